@@ -1,0 +1,16 @@
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+install(TARGETS majordomo EXPORT majordomoTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(DIRECTORY include/majordomo DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT majordomoTargets NAMESPACE majordomo::
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/majordomo)
+configure_package_config_file(cmake/majordomoConfig.cmake.in
+    ${PROJECT_BINARY_DIR}/majordomoConfig.cmake
+    INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/majordomo)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/majordomoConfigVersion.cmake
+    COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/majordomoConfig.cmake ${PROJECT_BINARY_DIR}/majordomoConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/majordomo)

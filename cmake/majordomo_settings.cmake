@@ -1,0 +1,24 @@
+# Warnings, sanitizers and ccache for the project's own targets.
+option(MAJORDOMO_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(MAJORDOMO_WERROR "Treat warnings as errors in the project's own code" ON)
+
+find_program(MAJORDOMO_CCACHE ccache)
+if(MAJORDOMO_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+    set(CMAKE_CXX_COMPILER_LAUNCHER ${MAJORDOMO_CCACHE})
+endif()
+
+if(MAJORDOMO_SANITIZE)
+    add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=address,undefined)
+endif()
+
+function(majordomo_project_settings target)
+    # g++ 12 reports false maybe-uninitialized warnings inside Boost's variant2 and
+    # coroutine frames under the sanitizers; the warning stays on, just not as an error.
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
+                                             $<$<BOOL:${MAJORDOMO_WERROR}>:-Werror>
+                                             $<$<CXX_COMPILER_ID:GNU>:-Wno-error=maybe-uninitialized>)
+    # Keep deprecated Asio/Beast names out of our code without imposing that on users.
+    target_compile_definitions(${target} PRIVATE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_NO_DEPRECATED)
+    set_target_properties(${target} PROPERTIES CXX_EXTENSIONS OFF)
+endfunction()

@@ -1,0 +1,299 @@
+#include "http/connection_pool.hpp"
+#include "http/errc_mapping.hpp"
+
+#include <majordomo/error.hpp>
+#include <majordomo/http/client.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+
+namespace majordomo::http {
+
+namespace asio = boost::asio;
+namespace bh = boost::beast::http;
+using clock = timings::clock;
+
+struct client::impl {
+    impl(executor_type e, client_params p) : ex(std::move(e)), params(std::move(p))
+    {
+        pool = std::make_shared<detail::connection_pool>(params.max_connections_per_origin);
+        tls.emplace(asio::ssl::context::tls_client);
+        if (params.tls.unsafe_disable_verification) {
+            tls->set_verify_mode(asio::ssl::verify_none);
+            return;
+        }
+        tls->set_verify_mode(asio::ssl::verify_peer);
+        if (params.tls.ca_file.empty() && params.tls.ca_dir.empty())
+            tls->set_default_verify_paths();
+        if (!params.tls.ca_file.empty())
+            tls->load_verify_file(params.tls.ca_file);
+        if (!params.tls.ca_dir.empty())
+            tls->add_verify_path(params.tls.ca_dir);
+    }
+
+    static asio::awaitable<std::unique_ptr<response_stream::impl>>
+    open_stream(std::shared_ptr<impl> self, request req, std::optional<std::size_t> body_limit);
+
+    executor_type ex;
+    client_params params;
+    std::optional<asio::ssl::context> tls;
+    std::shared_ptr<detail::connection_pool> pool;
+};
+
+struct response_stream::impl {
+    detail::lease lease;
+    bh::response_parser<bh::buffer_body> parser;
+    int status = 0;
+    http::fields headers;
+    http::timings timings;
+    std::string where; // origin and path for messages; never the query, which may hold secrets
+    std::optional<std::size_t> body_limit; // for async_read_all: the opening client's limit
+    bool done = false;
+
+    // The body was read to its end: the connection may serve another request.
+    void finish() noexcept
+    {
+        done = true;
+        timings.end = clock::now();
+        auto* c = lease.get();
+        if (c && parser.keep_alive() && c->buffer().size() == 0)
+            lease.release_reusable();
+        else
+            lease.release_closed();
+    }
+
+    [[noreturn]] void fail(boost::system::error_code ec, std::string_view phase)
+    {
+        done = true;
+        lease.release_closed();
+        throw error(detail::map_read_error(ec), std::string(phase) + " " + where);
+    }
+};
+
+namespace {
+
+struct target {
+    detail::origin origin;
+    std::string host_header;
+    std::string path; // path and query
+};
+
+target parse_target(const std::string& url)
+{
+    auto u = boost::urls::parse_uri(url);
+    if (!u || u->host().empty())
+        throw error(make_error_code(errc::bad_url), "bad URL '" + url.substr(0, url.find('?')) + "'");
+    target t;
+    auto scheme = u->scheme_id();
+    if (scheme == boost::urls::scheme::https)
+        t.origin.tls = true;
+    else if (scheme != boost::urls::scheme::http)
+        throw error(make_error_code(errc::unsupported_scheme), "scheme '" + std::string(u->scheme()) + "'");
+    t.origin.host = u->host_address();
+    const std::uint16_t default_port = t.origin.tls ? 443 : 80;
+    t.origin.port = u->has_port() ? u->port_number() : default_port;
+    t.host_header = std::string(u->encoded_host_and_port());
+    t.path = std::string(u->encoded_target());
+    if (t.path.empty() || t.path.front() != '/')
+        t.path.insert(0, "/");
+    return t;
+}
+
+bh::request<bh::string_body> build_request(request& req, const target& t, const client_params& params)
+{
+    bh::request<bh::string_body> r;
+    auto verb = bh::string_to_verb(req.method);
+    if (verb == bh::verb::unknown)
+        r.method_string(req.method);
+    else
+        r.method(verb);
+    r.target(t.path);
+    r.version(11);
+    for (auto& f : req.headers)
+        r.insert(f.name, f.value);
+    if (!req.headers.contains("Host"))
+        r.set(bh::field::host, t.host_header);
+    if (!req.headers.contains("User-Agent") && !params.user_agent.empty())
+        r.set(bh::field::user_agent, params.user_agent);
+    r.body() = std::move(req.body);
+    r.prepare_payload();
+    return r;
+}
+
+// The server closed a pooled connection before answering: safe to send again.
+bool is_stale(boost::system::error_code ec)
+{
+    return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+           ec == asio::error::connection_aborted || ec == bh::error::end_of_stream ||
+           ec == asio::ssl::error::stream_truncated;
+}
+
+} // namespace
+
+// Sends the request and reads the status and headers, retrying once on a fresh
+// connection when a reused one turns out to have been closed by the server.
+asio::awaitable<std::unique_ptr<response_stream::impl>>
+client::impl::open_stream(std::shared_ptr<impl> self, request req, std::optional<std::size_t> body_limit)
+{
+    timings t;
+    t.start = clock::now();
+    auto tgt = parse_target(req.url);
+    const bool head = req.method == "HEAD";
+    auto breq = build_request(req, tgt, self->params);
+    auto lease = co_await self->pool->async_acquire(tgt.origin);
+    std::string where = tgt.origin.key() + tgt.path.substr(0, tgt.path.find('?'));
+
+    for (int attempt = 0;; ++attempt) {
+        if (!lease.get()) {
+            auto c = std::make_unique<detail::connection>(self->ex, self->pool->counters());
+            co_await c->async_connect(tgt.origin, &*self->tls);
+            lease.set_connection(std::move(c));
+        }
+        auto* conn = lease.get();
+        t.connected = clock::now();
+        t.reused_connection = conn->reused;
+
+        auto s = std::make_unique<response_stream::impl>();
+        s->parser.header_limit(static_cast<std::uint32_t>(
+            std::min<std::size_t>(self->params.header_limit, std::numeric_limits<std::uint32_t>::max())));
+        s->parser.body_limit(body_limit ? boost::optional<std::uint64_t>(*body_limit) : boost::none);
+        if (head)
+            s->parser.skip(true);
+
+        auto [wec, wn] = co_await conn->visit(
+            [&](auto& stream) { return bh::async_write(stream, breq, asio::as_tuple(asio::use_awaitable)); });
+        boost::system::error_code ec = wec;
+        if (!ec) {
+            t.request_written = clock::now();
+            auto [rec, rn] = co_await conn->visit([&](auto& stream) {
+                return bh::async_read_header(stream, conn->buffer(), s->parser, asio::as_tuple(asio::use_awaitable));
+            });
+            ec = rec;
+        }
+        if (!ec) {
+            t.headers_received = clock::now();
+            auto& msg = s->parser.get();
+            s->status = msg.result_int();
+            for (const auto& f : msg)
+                s->headers.push_back({std::string(f.name_string()), std::string(f.value())});
+            s->timings = t;
+            s->where = std::move(where);
+            s->lease = std::move(lease);
+            if (s->parser.is_done())
+                s->finish();
+            co_return s;
+        }
+        if (conn->reused && attempt == 0 && !s->parser.got_some() && is_stale(ec)) {
+            lease.drop_connection();
+            continue;
+        }
+        lease.release_closed();
+        throw error(detail::map_read_error(ec), (wec ? "writing request to " : "reading response headers from ") + where);
+    }
+}
+
+response_stream::response_stream(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+response_stream::response_stream(response_stream&&) noexcept = default;
+response_stream& response_stream::operator=(response_stream&&) noexcept = default;
+response_stream::~response_stream() = default;
+
+int response_stream::status() const noexcept { return impl_->status; }
+const http::fields& response_stream::headers() const noexcept { return impl_->headers; }
+bool response_stream::done() const noexcept { return impl_->done; }
+const http::timings& response_stream::timings() const noexcept { return impl_->timings; }
+
+void response_stream::close() noexcept
+{
+    if (impl_ && !impl_->done) {
+        impl_->done = true;
+        impl_->lease.release_closed();
+    }
+}
+
+asio::awaitable<std::size_t> response_stream::async_read_some(std::span<char> buf)
+{
+    auto& s = *impl_;
+    if (s.done || buf.empty())
+        co_return 0;
+    auto* conn = s.lease.get();
+    for (;;) {
+        auto& body = s.parser.get().body();
+        body.data = buf.data();
+        body.size = buf.size();
+        auto [ec, n] = co_await conn->visit([&](auto& stream) {
+            return bh::async_read_some(stream, conn->buffer(), s.parser, asio::as_tuple(asio::use_awaitable));
+        });
+        if (ec == bh::error::need_buffer)
+            ec = {};
+        if (ec)
+            s.fail(ec, "reading response body from");
+        const std::size_t got = buf.size() - body.size;
+        if (got && s.timings.first_byte == clock::time_point{})
+            s.timings.first_byte = clock::now();
+        if (s.parser.is_done())
+            s.finish();
+        if (got || s.done)
+            co_return got;
+    }
+}
+
+asio::awaitable<std::string> response_stream::async_read_all()
+{
+    std::string out;
+    std::size_t used = 0;
+    // Sized from Content-Length when there is one, so the body is read in place once.
+    const auto cl = impl_->parser.content_length_remaining();
+    std::size_t step = cl ? static_cast<std::size_t>(std::min<std::uint64_t>(*cl, 1 << 24)) : 16 * 1024;
+    while (!impl_->done) {
+        if (out.size() - used < 1)
+            out.resize(used + std::max<std::size_t>(step, 1));
+        const std::size_t n = co_await async_read_some({out.data() + used, out.size() - used});
+        used += n;
+        if (impl_->body_limit && used > *impl_->body_limit)
+            impl_->fail(errc::body_limit_exceeded, "reading response body from");
+        step = std::max<std::size_t>(step, used); // grow geometrically when unsized
+    }
+    out.resize(used);
+    co_return out;
+}
+
+client::client(executor_type ex, client_params params)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(params)))
+{
+}
+
+client::executor_type client::get_executor() const noexcept { return impl_->ex; }
+const client_params& client::params() const noexcept { return impl_->params; }
+pool_stats client::stats() const { return impl_->pool->stats(); }
+void client::close_idle() { impl_->pool->close_idle(); }
+
+asio::awaitable<response_stream> client::async_open(request req)
+{
+    auto self = impl_;
+    auto s = co_await impl::open_stream(self, std::move(req), std::nullopt);
+    s->body_limit = self->params.body_limit;
+    co_return response_stream(std::move(s));
+}
+
+asio::awaitable<response> client::async_request(request req)
+{
+    auto self = impl_;
+    auto s = co_await impl::open_stream(self, std::move(req), self->params.body_limit);
+    s->body_limit = self->params.body_limit;
+    response_stream stream(std::move(s));
+    response r;
+    r.body = co_await stream.async_read_all();
+    r.status = stream.status();
+    r.headers = std::move(stream.impl_->headers);
+    r.timings = stream.timings();
+    co_return r;
+}
+
+} // namespace majordomo::http

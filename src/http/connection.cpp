@@ -1,0 +1,93 @@
+#include "http/connection.hpp"
+
+#include <majordomo/error.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/error.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+namespace majordomo::http::detail {
+
+namespace asio = boost::asio;
+
+connection::connection(asio::any_io_executor ex, std::shared_ptr<connection_counters> counters)
+    : stream_(std::in_place_type<tcp_socket>, std::move(ex)), counters_(std::move(counters))
+{
+}
+
+connection::~connection() { close(); }
+
+connection::tcp_socket& connection::socket() noexcept
+{
+    if (auto* s = std::get_if<tcp_socket>(&stream_))
+        return *s;
+    return std::get<tls_stream>(stream_).next_layer();
+}
+
+bool connection::is_open() const noexcept
+{
+    return const_cast<connection*>(this)->socket().is_open();
+}
+
+void connection::close() noexcept
+{
+    boost::system::error_code ignored;
+    socket().close(ignored);
+    if (counted_) {
+        counted_ = false;
+        counters_->open.fetch_sub(1, std::memory_order_relaxed);
+    }
+}
+
+asio::awaitable<void> connection::async_connect(const origin& o, asio::ssl::context* tls)
+{
+    auto ex = socket().get_executor();
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(o.host, ec);
+    if (!ec) {
+        // An IP literal needs no resolver (and its helper thread).
+        co_await socket().async_connect({address, o.port}, asio::use_awaitable);
+    } else {
+        asio::ip::tcp::resolver resolver(ex);
+        auto endpoints = co_await resolver.async_resolve(o.host, std::to_string(o.port), asio::use_awaitable);
+        co_await asio::async_connect(socket(), endpoints, asio::use_awaitable);
+    }
+    counted_ = true;
+    counters_->opened.fetch_add(1, std::memory_order_relaxed);
+    counters_->open.fetch_add(1, std::memory_order_relaxed);
+    socket().set_option(asio::ip::tcp::no_delay(true));
+
+    if (!o.tls)
+        co_return;
+    auto plain = std::move(std::get<tcp_socket>(stream_));
+    auto& s = stream_.emplace<tls_stream>(std::move(plain), *tls);
+    SSL* ssl = s.native_handle();
+    const bool is_ip = !ec;
+    // SNI carries names only (RFC 6066); verification checks the name or the IP SAN.
+    if (!is_ip)
+        SSL_set_tlsext_host_name(ssl, o.host.c_str());
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    if (is_ip)
+        X509_VERIFY_PARAM_set1_ip_asc(param, o.host.c_str());
+    else
+        X509_VERIFY_PARAM_set1_host(param, o.host.c_str(), o.host.size());
+
+    auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
+    if (hec) {
+        long verify = SSL_get_verify_result(ssl);
+        std::string why = "TLS handshake with " + o.host + ":" + std::to_string(o.port) + " failed";
+        if (verify != X509_V_OK) {
+            why += ": certificate verification failed (";
+            why += X509_verify_cert_error_string(verify);
+            why += "); pass the server's CA in tls_params::ca_file";
+        }
+        throw error(hec, std::move(why));
+    }
+}
+
+} // namespace majordomo::http::detail

@@ -1,0 +1,73 @@
+// One HTTP connection: a TCP socket or a TLS stream over one, plus its read buffer.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+
+namespace majordomo::http::detail {
+
+/// Where a connection goes; connections are pooled per origin.
+struct origin {
+    bool tls = false;
+    std::string host;
+    std::uint16_t port = 0;
+
+    std::string key() const { return (tls ? "https://" : "http://") + host + ":" + std::to_string(port); }
+};
+
+/// Counters shared by a pool and its connections; they outlive both.
+struct connection_counters {
+    std::atomic<std::size_t> opened{0};
+    std::atomic<std::size_t> open{0};
+};
+
+class connection {
+public:
+    using tcp_socket = boost::asio::ip::tcp::socket;
+    using tls_stream = boost::asio::ssl::stream<tcp_socket>;
+
+    connection(boost::asio::any_io_executor ex, std::shared_ptr<connection_counters> counters);
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+    ~connection();
+
+    /// Resolves, connects and, for https, completes the TLS handshake with SNI and
+    /// host-name verification.
+    boost::asio::awaitable<void> async_connect(const origin& o, boost::asio::ssl::context* tls);
+
+    /// Calls f(stream&) with the plain socket or the TLS stream.
+    template <class F>
+    decltype(auto) visit(F&& f)
+    {
+        return std::visit(std::forward<F>(f), stream_);
+    }
+
+    boost::beast::flat_buffer& buffer() noexcept { return buffer_; }
+    bool is_open() const noexcept;
+    /// Closes the socket at once. TLS close_notify is skipped on purpose: the
+    /// connection may be in an unknown state, and the server does not need it.
+    void close() noexcept;
+
+    /// True once it has carried a complete exchange and went back to the pool.
+    bool reused = false;
+
+private:
+    tcp_socket& socket() noexcept;
+
+    std::variant<tcp_socket, tls_stream> stream_;
+    boost::beast::flat_buffer buffer_;
+    std::shared_ptr<connection_counters> counters_;
+    bool counted_ = false;
+};
+
+} // namespace majordomo::http::detail
