@@ -196,7 +196,9 @@ BOOST_AUTO_TEST_CASE(abandoned_response_closes_its_connection)
         {
             auto s = co_await client.async_open(get(server.url() + "/big"));
             char buf[100];
-            BOOST_TEST(co_await s.async_read_some(buf) > 0u);
+            // Bound to a local: g++ 12 miscompiles co_await inside a condition.
+            std::size_t n = co_await s.async_read_some(buf);
+            BOOST_TEST(n > 0u);
         } // dropped mid-body
         BOOST_TEST(client.stats().open == 0u);
         co_await server.async_wait_open_connections(0, 2s);

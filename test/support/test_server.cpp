@@ -202,9 +202,11 @@ public:
     {
         buf_.consume(buf_.size());
         char sink[read_chunk];
-        while (co_await read_some(asio::buffer(sink)) > 0) {
+        for (;;) {
+            std::size_t n = co_await read_some(asio::buffer(sink));
+            if (n == 0)
+                throw connection_closed();
         }
-        throw connection_closed();
     }
 
     void close() override
@@ -332,12 +334,13 @@ struct test_server::impl {
     {
         std::exception_ptr failure;
         try {
-            if (co_await c->async_handshake()) {
-                if (auto script = self->connection_script())
-                    co_await script(*c);
-                else
-                    co_await self->serve_requests(*c);
-            }
+            // g++ 12 crashes on `if (co_await f())` with a bool result; hence the named locals.
+            bool ready = co_await c->async_handshake();
+            auto script = self->connection_script();
+            if (ready && script)
+                co_await script(*c);
+            else if (ready)
+                co_await self->serve_requests(*c);
         } catch (const connection_closed&) {
         } catch (...) {
             failure = std::current_exception();

@@ -42,7 +42,8 @@ public:
 
     /// From a container of pairs (first, second) or of header_field, built ahead of the co_await.
     template <class Range>
-        requires(requires(const Range& r) { r.begin()->first; } || requires(const Range& r) { r.begin()->name; })
+        requires(requires(const Range& r) { r.begin()->first; } ||
+                 requires(const Range& r) { r.begin()->name; })
     header_list(const Range& fields)
     {
         for (const auto& f : fields) {
@@ -88,9 +89,10 @@ public:
     virtual boost::asio::awaitable<void> async_write_raw(std::string_view bytes) = 0;
     /// Reads some bytes; "" at end of stream or after close().
     virtual boost::asio::awaitable<std::string> async_read_some() = 0;
-    /// Waits, reading meanwhile so a client close ends the wait (bytes that arrive are kept for later reads).
+    /// Waits, reading meanwhile so that a client close ends the wait (and throws); bytes that arrive
+    /// are kept for the next read or request.
     virtual boost::asio::awaitable<void> async_pause(std::chrono::milliseconds d) = 0;
-    /// Waits without reading, so the peer's writes back up; a client close is noticed only afterwards.
+    /// Waits without reading, so the peer's writes back up; a client close is noticed only later.
     virtual boost::asio::awaitable<void> async_sleep(std::chrono::milliseconds d) = 0;
     /// Never answers: reads and discards until the peer closes or the server stops, then throws.
     virtual boost::asio::awaitable<void> async_stall() = 0;

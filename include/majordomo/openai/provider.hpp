@@ -1,0 +1,97 @@
+// The OpenAI-compatible provider: chat (whole and streamed), model list, embeddings.
+#pragma once
+
+#include <majordomo/http/client.hpp>
+#include <majordomo/llm/provider.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace majordomo::openai {
+
+struct provider_params {
+    std::string name = "openai";
+    /// Where the API lives, with or without a trailing slash: https://api.openai.com/v1,
+    /// http://127.0.0.1:8080/v1. Empty: every call fails with client_errc::no_base_url.
+    std::string base_url;
+    /// Sent as `Authorization: Bearer <key>`. A blank key fails every call with
+    /// client_errc::missing_api_key before anything is sent. Never logged.
+    std::optional<std::string> api_key;
+    http::fields extra_headers;
+    /// Sends `max_tokens` instead of `max_completion_tokens` (llama.cpp, older servers).
+    bool legacy_max_tokens = false;
+    /// A client to share (its pool, TLS settings and limits); otherwise one is made
+    /// from http_params.
+    std::optional<http::client> http;
+    http::client_params http_params;
+    /// Bytes one SSE event may hold.
+    std::size_t max_event_size = 16 * 1024 * 1024;
+};
+
+/// One row of GET {base}/models.
+struct model_entry {
+    std::string id;
+    std::string object;
+    std::optional<std::int64_t> created;
+    std::string owned_by;
+    boost::json::object raw;
+};
+
+struct embedding_request {
+    std::string model;
+    std::vector<std::string> input; ///< one or many
+    std::optional<int> dimensions;
+    boost::json::object extra; ///< merged into the body last
+};
+
+struct embedding_response {
+    std::string model;
+    std::vector<std::vector<float>> embeddings; ///< in input order
+    std::optional<std::int64_t> prompt_tokens;
+    std::optional<std::int64_t> total_tokens;
+    boost::json::object raw;
+};
+
+/// @par Thread safety  Safe from many coroutines at once, on one or many threads.
+class provider : public llm::provider {
+public:
+    provider(boost::asio::any_io_executor ex, provider_params params);
+    ~provider() override;
+
+    const std::string& name() const noexcept override;
+    std::shared_ptr<llm::model> get_model(std::string id, llm::model_options options = {}) override;
+
+    /// GET {base}/models.
+    boost::asio::awaitable<std::vector<model_entry>> async_list_models();
+
+    /// POST {base}/embeddings.
+    boost::asio::awaitable<embedding_response> async_embed(embedding_request req);
+
+    /// Chat without a model handle; `req.model` must be set.
+    boost::asio::awaitable<llm::chat_response> async_chat(llm::chat_request req);
+    boost::asio::awaitable<llm::chat_stream> async_chat_stream(llm::chat_request req);
+
+    /// The HTTP client in use (shared or owned).
+    http::client& http_client() noexcept;
+    const provider_params& params() const noexcept;
+
+    struct impl;
+
+private:
+    std::shared_ptr<impl> impl_;
+};
+
+/// Makes a provider; the usual way, since models keep their provider alive.
+inline std::shared_ptr<provider> make_provider(boost::asio::any_io_executor ex, provider_params params)
+{
+    return std::make_shared<provider>(std::move(ex), std::move(params));
+}
+
+} // namespace majordomo::openai

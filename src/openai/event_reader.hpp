@@ -1,0 +1,44 @@
+// Pulls server-sent events off a streamed HTTP body: the one I/O loop behind chat
+// streams and llama-swap's /api/events.
+#pragma once
+
+#include <majordomo/http/client.hpp>
+#include <majordomo/sse/parser.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include <optional>
+#include <string>
+
+namespace majordomo::openai::detail {
+
+class event_reader {
+public:
+    event_reader(http::response_stream body, sse::parser_params params);
+
+    /// The next event, or nullopt when the body ended. The event's views stay valid
+    /// until the next call. Reads the body only when no whole event is buffered.
+    boost::asio::awaitable<std::optional<sse::event>> async_next();
+
+    /// Bytes after the last event at the end of the body, bounded: what a server wrote
+    /// without SSE framing (llama-swap appends a raw JSON error body to a 200 stream).
+    const std::string& unframed_tail() const noexcept { return tail_; }
+
+    /// Reads what is left of the body (the terminating chunk after `[DONE]`), so the
+    /// connection can be reused; closes it instead when more than a little is left.
+    boost::asio::awaitable<void> async_drain();
+
+    http::response_stream& body() noexcept { return body_; }
+
+private:
+    static constexpr std::size_t tail_limit = 4096;
+    http::response_stream body_;
+    sse::parser parser_;
+    std::string buf_;
+    std::size_t pos_ = 0;
+    std::size_t len_ = 0;
+    std::size_t event_end_ = 0; // where in buf_ the last event ended
+    std::string tail_;
+};
+
+} // namespace majordomo::openai::detail

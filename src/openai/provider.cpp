@@ -1,0 +1,343 @@
+#include "openai/api_error.hpp"
+#include "openai/event_reader.hpp"
+
+#include <majordomo/error.hpp>
+#include <majordomo/llm/json_codec.hpp>
+#include <majordomo/openai/provider.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace majordomo::openai {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using clock = llm::call_timings::clock;
+
+struct provider::impl {
+    impl(asio::any_io_executor ex, provider_params p)
+        : params(std::move(p)), http(params.http ? *params.http : http::client(std::move(ex), params.http_params))
+    {
+        base = params.base_url;
+        while (!base.empty() && base.back() == '/')
+            base.pop_back();
+    }
+
+    http::request make_request(std::string method, std::string_view path, std::string body,
+                               std::string_view accept = "application/json") const
+    {
+        http::request r;
+        r.method = std::move(method);
+        r.url = base + std::string(path);
+        if (params.api_key)
+            r.headers.push_back({"Authorization", "Bearer " + *params.api_key});
+        if (!body.empty())
+            r.headers.push_back({"Content-Type", "application/json"});
+        r.headers.push_back({"Accept", std::string(accept)});
+        for (const auto& f : params.extra_headers)
+            r.headers.set(f.name, f.value);
+        r.body = std::move(body);
+        return r;
+    }
+
+    // Sends a JSON request and returns the 2xx body; anything else is an API error.
+    asio::awaitable<http::response> async_call(std::string method, std::string_view path, std::string body,
+                                               std::string_view model) const
+    {
+        detail::call_context ctx{params.name, model};
+        detail::check_ready(ctx, base, params.api_key);
+        auto r = co_await http.async_request(make_request(std::move(method), path, std::move(body)));
+        if (r.status / 100 != 2)
+            detail::throw_api_error(ctx, r.status, r.headers, r.body);
+        co_return r;
+    }
+
+    static asio::awaitable<llm::chat_response> async_chat(std::shared_ptr<impl> self, llm::chat_request req);
+    static asio::awaitable<llm::chat_stream> async_chat_stream(std::shared_ptr<impl> self, llm::chat_request req);
+
+    provider_params params;
+    std::string base;
+    mutable http::client http;
+};
+
+namespace {
+
+// At the end of a stream without [DONE]: an error object written without SSE framing
+// (llama-swap after loading frames, llama.cpp's older `error:` line) is the real cause.
+std::optional<std::string> unframed_error(std::string_view tail)
+{
+    auto brace = tail.find('{');
+    if (brace == std::string_view::npos)
+        return std::nullopt;
+    auto candidate = tail.substr(brace);
+    while (!candidate.empty() && (candidate.back() == '\n' || candidate.back() == '\r' || candidate.back() == ' '))
+        candidate.remove_suffix(1);
+    boost::system::error_code ec;
+    auto v = json::parse(candidate, ec);
+    if (ec || !v.is_object())
+        return std::nullopt;
+    if (v.get_object().contains("error"))
+        return std::string(candidate);
+    // The older `error: {...}` line holds the error object itself.
+    auto head = tail.substr(0, brace);
+    if (head.find("error:") != std::string_view::npos)
+        return "{\"error\":" + std::string(candidate) + "}";
+    return std::nullopt;
+}
+
+class stream_source final : public llm::chat_stream::source {
+public:
+    stream_source(http::response_stream body, std::size_t max_event, std::string provider, std::string model)
+        : reader_(std::move(body), sse::parser_params{max_event}), provider_(std::move(provider)),
+          model_(std::move(model))
+    {
+        timings_ = llm::call_timings::from_http(reader_.body().timings());
+    }
+
+    asio::awaitable<std::optional<llm::chat_chunk>> async_next() override
+    {
+        if (busy_)
+            throw error(make_error_code(client_errc::operation_in_progress), "chat_stream::async_next");
+        busy_ = true;
+        struct unbusy {
+            bool& b;
+            ~unbusy() { b = false; }
+        } guard{busy_};
+        if (done_)
+            co_return std::nullopt;
+        detail::call_context ctx{provider_, model_};
+        for (;;) {
+            auto ev = co_await reader_.async_next();
+            sync_timings();
+            if (!ev) {
+                done_ = true;
+                if (auto e = unframed_error(reader_.unframed_tail()))
+                    detail::throw_stream_error(ctx, *e);
+                diagnostics d;
+                d.provider = provider_;
+                d.model = model_;
+                d.client_message = "the body ended without data: [DONE]";
+                throw error(make_error_code(client_errc::stream_truncated), std::move(d));
+            }
+            if (ev->data == "[DONE]") {
+                done_ = true;
+                timings_.end = clock::now();
+                co_await reader_.async_drain();
+                co_return std::nullopt;
+            }
+            if (ev->type == "error")
+                detail::throw_stream_error(ctx, ev->data);
+            try {
+                auto chunk = llm::decode_chat_chunk(ev->data);
+                if (timings_.first_token == clock::time_point{} && chunk.has_output())
+                    timings_.first_token = clock::now();
+                co_return chunk;
+            } catch (error& e) {
+                reader_.body().close();
+                done_ = true;
+                auto d = e.diag();
+                d.provider = provider_;
+                d.model = model_;
+                throw error(e.code(), std::move(d));
+            }
+        }
+    }
+
+    const llm::call_timings& timings() const noexcept override { return timings_; }
+
+private:
+    void sync_timings()
+    {
+        const auto& h = reader_.body().timings();
+        timings_.first_byte = h.first_byte;
+    }
+
+    detail::event_reader reader_;
+    llm::call_timings timings_;
+    std::string provider_;
+    std::string model_;
+    bool done_ = false;
+    bool busy_ = false;
+};
+
+class model_handle final : public llm::model {
+public:
+    model_handle(std::shared_ptr<provider::impl> p, std::string id, llm::model_options o)
+        : p_(std::move(p)), id_(std::move(id)), opts_(o)
+    {
+    }
+
+    const std::string& id() const noexcept override { return id_; }
+
+    asio::awaitable<llm::chat_response> async_chat(llm::chat_request req) override
+    {
+        apply(req);
+        return provider::impl::async_chat(p_, std::move(req));
+    }
+
+    asio::awaitable<llm::chat_stream> async_chat_stream(llm::chat_request req) override
+    {
+        apply(req);
+        return provider::impl::async_chat_stream(p_, std::move(req));
+    }
+
+private:
+    void apply(llm::chat_request& req) const
+    {
+        if (req.model.empty())
+            req.model = id_;
+        if (!req.max_tokens)
+            req.max_tokens = opts_.max_tokens;
+        if (!req.temperature)
+            req.temperature = opts_.temperature;
+    }
+
+    std::shared_ptr<provider::impl> p_;
+    std::string id_;
+    llm::model_options opts_;
+};
+
+} // namespace
+
+asio::awaitable<llm::chat_response> provider::impl::async_chat(std::shared_ptr<impl> self, llm::chat_request req)
+{
+    auto body = llm::encode_chat_request(req, {.stream = false, .legacy_max_tokens = self->params.legacy_max_tokens});
+    auto r = co_await self->async_call("POST", "/chat/completions", std::move(body), req.model);
+    auto resp = llm::decode_chat_response(r.body);
+    resp.call = llm::call_timings::from_http(r.timings);
+    resp.call.first_token = r.timings.first_byte; // a whole response has its tokens at once
+    co_return resp;
+}
+
+asio::awaitable<llm::chat_stream> provider::impl::async_chat_stream(std::shared_ptr<impl> self,
+                                                                   llm::chat_request req)
+{
+    detail::call_context ctx{self->params.name, req.model};
+    detail::check_ready(ctx, self->base, self->params.api_key);
+    auto body = llm::encode_chat_request(req, {.stream = true, .legacy_max_tokens = self->params.legacy_max_tokens});
+    auto s = co_await self->http.async_open(
+        self->make_request("POST", "/chat/completions", std::move(body), "text/event-stream"));
+    if (s.status() / 100 != 2) {
+        auto err = co_await s.async_read_all();
+        detail::throw_api_error(ctx, s.status(), s.headers(), err);
+    }
+    auto type = s.headers().find("content-type");
+    if (type.find("text/event-stream") == std::string_view::npos) {
+        auto text = co_await s.async_read_all();
+        if (unframed_error(text))
+            detail::throw_stream_error(ctx, text);
+        diagnostics d;
+        d.provider = self->params.name;
+        d.model = req.model;
+        d.client_message = "expected text/event-stream, got '" + std::string(type.substr(0, 100)) + "'";
+        throw error(make_error_code(client_errc::unexpected_content_type), std::move(d));
+    }
+    co_return llm::chat_stream(
+        std::make_unique<stream_source>(std::move(s), self->params.max_event_size, self->params.name, req.model));
+}
+
+provider::provider(asio::any_io_executor ex, provider_params params)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(params)))
+{
+}
+
+provider::~provider() = default;
+
+const std::string& provider::name() const noexcept { return impl_->params.name; }
+http::client& provider::http_client() noexcept { return impl_->http; }
+const provider_params& provider::params() const noexcept { return impl_->params; }
+
+std::shared_ptr<llm::model> provider::get_model(std::string id, llm::model_options options)
+{
+    return std::make_shared<model_handle>(impl_, std::move(id), options);
+}
+
+asio::awaitable<llm::chat_response> provider::async_chat(llm::chat_request req)
+{
+    return impl::async_chat(impl_, std::move(req));
+}
+
+asio::awaitable<llm::chat_stream> provider::async_chat_stream(llm::chat_request req)
+{
+    return impl::async_chat_stream(impl_, std::move(req));
+}
+
+asio::awaitable<std::vector<model_entry>> provider::async_list_models()
+{
+    auto self = impl_;
+    auto r = co_await self->async_call("GET", "/models", {}, {});
+    boost::system::error_code ec;
+    auto v = json::parse(r.body, ec);
+    if (ec || !v.is_object() || !v.get_object().contains("data") || !v.get_object().at("data").is_array())
+        throw error(make_error_code(client_errc::bad_json), "model list: '" + r.body.substr(0, 200) + "'");
+    std::vector<model_entry> out;
+    for (auto& row : v.get_object().at("data").get_array()) {
+        if (!row.is_object())
+            continue;
+        auto& o = row.get_object();
+        model_entry m;
+        if (auto* id = o.if_contains("id"); id && id->is_string())
+            m.id = std::string(id->get_string());
+        if (auto* x = o.if_contains("object"); x && x->is_string())
+            m.object = std::string(x->get_string());
+        if (auto* x = o.if_contains("owned_by"); x && x->is_string())
+            m.owned_by = std::string(x->get_string());
+        if (auto* x = o.if_contains("created"); x && x->is_int64())
+            m.created = x->get_int64();
+        m.raw = std::move(o);
+        out.push_back(std::move(m));
+    }
+    co_return out;
+}
+
+asio::awaitable<embedding_response> provider::async_embed(embedding_request req)
+{
+    auto self = impl_;
+    if (req.input.empty())
+        throw error(make_error_code(client_errc::invalid_argument), "async_embed needs at least one input");
+    json::object body{{"model", req.model}};
+    json::array input;
+    for (const auto& s : req.input)
+        input.push_back(json::string(s));
+    body["input"] = std::move(input);
+    if (req.dimensions)
+        body["dimensions"] = *req.dimensions;
+    for (const auto& [k, v] : req.extra)
+        body[k] = v;
+    auto r = co_await self->async_call("POST", "/embeddings", json::serialize(body), req.model);
+    boost::system::error_code ec;
+    auto v = json::parse(r.body, ec);
+    if (ec || !v.is_object() || !v.get_object().contains("data") || !v.get_object().at("data").is_array())
+        throw error(make_error_code(client_errc::bad_json), "embeddings: '" + r.body.substr(0, 200) + "'");
+    auto& o = v.get_object();
+    embedding_response out;
+    if (auto* m = o.if_contains("model"); m && m->is_string())
+        out.model = std::string(m->get_string());
+    out.embeddings.resize(req.input.size());
+    std::size_t next = 0;
+    for (const auto& row : o.at("data").get_array()) {
+        if (!row.is_object())
+            continue;
+        const auto& ro = row.get_object();
+        std::size_t index = next++;
+        if (auto* i = ro.if_contains("index"); i && i->is_int64())
+            index = static_cast<std::size_t>(i->get_int64());
+        auto* e = ro.if_contains("embedding");
+        if (index >= out.embeddings.size() || !e || !e->is_array())
+            throw error(make_error_code(client_errc::bad_json), "embeddings: bad row");
+        auto& vec = out.embeddings[index];
+        for (const auto& x : e->get_array())
+            vec.push_back(static_cast<float>(x.to_number<double>()));
+    }
+    if (auto* u = o.if_contains("usage"); u && u->is_object()) {
+        if (auto* p = u->get_object().if_contains("prompt_tokens"); p && p->is_int64())
+            out.prompt_tokens = p->get_int64();
+        if (auto* t = u->get_object().if_contains("total_tokens"); t && t->is_int64())
+            out.total_tokens = t->get_int64();
+    }
+    out.raw = std::move(o);
+    co_return out;
+}
+
+} // namespace majordomo::openai
