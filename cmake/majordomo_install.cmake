@@ -1,7 +1,8 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS majordomo EXPORT majordomoTargets
+install(TARGETS majordomo majordomo_sim majordomo-sim EXPORT majordomoTargets
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY include/majordomo DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

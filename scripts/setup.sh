@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libssl-dev
-          libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev)
+          libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev zlib1g-dev)
 packages+=("$@")
 
 missing=()

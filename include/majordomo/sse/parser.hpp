@@ -52,7 +52,9 @@ public:
     /// The event dispatched by the last feed(); requires has_event().
     event current() const noexcept;
 
-    /// End of input: an event not yet ended by a blank line is discarded.
+    /// End of input: an event not yet ended by a blank line is discarded. The next feed()
+    /// starts a new stream (its leading BOM is stripped); last_event_id() and retry() are kept
+    /// for the reconnect.
     void finish() noexcept;
 
     /// The stream's last event ID (updated at each dispatch, even of no event).
@@ -67,19 +69,21 @@ public:
 private:
     void process_line(std::string_view line);
     void dispatch();
+    bool fits(std::size_t line_size) const noexcept;
 
     parser_params params_;
-    std::string line_;
-    std::string data_;
+    std::string line_;          // a line begun in an earlier feed; never a comment
+    std::string data_;          // data lines joined by LF, without the final LF
     std::string type_;
     std::string id_buffer_;
-    std::string last_event_id_;
-    std::string event_id_; // copy at dispatch, for current()
+    std::string last_event_id_; // also the dispatched event's id: both change only at dispatch
     std::optional<std::uint64_t> retry_;
     std::size_t bom_matched_ = 0; // bytes of a leading BOM seen so far
     bool at_start_ = true;        // nothing but (part of) a BOM seen yet
     bool skip_lf_ = false;        // the last line ended with CR: drop an LF right after it
-    bool has_data_ = false;
+    bool in_comment_ = false;     // inside a comment line begun in an earlier feed
+    bool has_data_ = false;       // a data line was seen: data_ may be empty yet present
+    bool id_changed_ = false;     // id_buffer_ was set since the last dispatch
     bool has_event_ = false;
     bool failed_ = false;
 };
