@@ -14,7 +14,10 @@ namespace json = boost::json;
 
 namespace {
 
-[[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("majordomo::sim config: " + what); }
+[[noreturn]] void fail(const std::string& what)
+{
+    throw std::invalid_argument("majordomo::sim config: " + what);
+}
 
 std::string get_string(const json::value& v, std::string_view key)
 {

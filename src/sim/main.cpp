@@ -46,7 +46,8 @@ namespace sim = majordomo::sim;
 
 void usage(std::ostream& os)
 {
-    os << "usage: majordomo-sim --port N [--models FILE.json] [--model id[:load_ms[:tokens_per_s[:kind]]] ...]\n"
+    os << "usage: majordomo-sim --port N [--models FILE.json]\n"
+          "                     [--model id[:load_ms[:tokens_per_s[:kind]]] ...]\n"
           "                     [--api-key K ...] [--legacy-errors] [--address A] [--shared]\n";
 }
 
@@ -77,7 +78,8 @@ sim::model_params parse_model_flag(std::string_view spec)
 {
     auto parts = split(spec, ':');
     if (parts.size() > 4 || parts[0].empty())
-        throw std::invalid_argument("bad --model '" + std::string(spec) + "': want id[:load_ms[:tokens_per_s[:kind]]]");
+        throw std::invalid_argument("bad --model '" + std::string(spec) +
+                                    "': want id[:load_ms[:tokens_per_s[:kind]]]");
     sim::model_params m;
     m.id = std::string(parts[0]);
     if (parts.size() > 1 && !parts[1].empty())

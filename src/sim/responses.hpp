@@ -40,10 +40,12 @@ struct completion_ids {
 /// One streamed chunk: choices first, then created, id, model, system_fingerprint, object.
 boost::json::object chat_chunk(const completion_ids& ids, boost::json::object delta, boost::json::value finish);
 /// The include_usage chunk: "choices":[] plus usage and timings.
-boost::json::object usage_chunk(const completion_ids& ids, boost::json::object usage, boost::json::object timings);
+boost::json::object usage_chunk(const completion_ids& ids, boost::json::object usage,
+                                boost::json::object timings);
 /// A whole (stream:false) completion, keys in llama-server's order.
-boost::json::object chat_completion(const completion_ids& ids, std::string_view content, std::string_view finish,
-                                    boost::json::object usage, boost::json::object timings);
+boost::json::object chat_completion(const completion_ids& ids, std::string_view content,
+                                    std::string_view finish, boost::json::object usage,
+                                    boost::json::object timings);
 boost::json::object usage_json(std::size_t prompt_tokens, std::size_t completion_tokens);
 boost::json::object timings_json(std::size_t prompt_n, double prompt_ms, std::size_t predicted_n,
                                  double predicted_ms);

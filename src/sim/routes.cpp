@@ -243,7 +243,8 @@ asio::awaitable<bool> serve_model_route(exchange& x, route r)
         co_return false;
     if (adm.r == admission::result::failed) {
         if (ls.started()) {
-            auto tb = swap_error_body(x.srv.params().errors, x.req[http::field::accept], adm.status, adm.message);
+            auto tb = swap_error_body(x.srv.params().errors, x.req[http::field::accept], adm.status,
+                                      adm.message);
             // The error body goes out unframed after the SSE frames; the status stays 200 (§8).
             std::string raw = std::move(tb.body);
             bool ok = co_await x.s.write_chunk(raw);
@@ -398,7 +399,9 @@ asio::awaitable<bool> handle_request(exchange& x)
     if (match.r == route::none)
         co_return co_await send_go_error(x, http::status::not_found, "404 page not found");
     bool get = method == http::verb::get || method == http::verb::head;
-    if ((match.methods == method_set::get && !get) || (match.methods == method_set::post && method != http::verb::post)) {
+    bool allowed = match.methods == method_set::any || (match.methods == method_set::get && get) ||
+                   (match.methods == method_set::post && method == http::verb::post);
+    if (!allowed) {
         auto res = make_response(x.req, http::status::method_not_allowed, "text/plain; charset=utf-8",
                                  "Method Not Allowed\n");
         res.set("X-Content-Type-Options", "nosniff");

@@ -352,7 +352,8 @@ asio::awaitable<void> server::load(std::shared_ptr<server> self, model_slot* m, 
     }
     self->set_state(*m, model_state::ready);
     self->log("Model " + m->p.id + " is ready");
-    self->upstream_log_ += "main: server is listening on http://127.0.0.1:" + std::to_string(m->upstream_port) + "\n";
+    self->upstream_log_ +=
+        "main: server is listening on http://127.0.0.1:" + std::to_string(m->upstream_port) + "\n";
     trim_front(self->upstream_log_);
     self->arm_ttl(*m);
     self->notify_waiters();

@@ -248,7 +248,8 @@ asio::awaitable<bool> session::end_stream()
 {
     if (gone_)
         co_return false;
-    auto [ec, n] = co_await asio::async_write(sock_, http::make_chunk_last(), asio::as_tuple(asio::use_awaitable));
+    auto last = http::make_chunk_last();
+    auto [ec, n] = co_await asio::async_write(sock_, last, asio::as_tuple(asio::use_awaitable));
     if (ec)
         gone_ = true;
     co_return !ec;

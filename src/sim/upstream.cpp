@@ -36,6 +36,9 @@ constexpr std::uint32_t max_image_side = 256;
 constexpr std::int64_t max_images = 8;      // the original sd-server capped n at 8
 constexpr double steps_per_image = 20;      // image time = 20 steps at tokens_per_second steps/s
 constexpr double prompt_speedup = 10;       // prompt processing runs 10x faster than generation
+constexpr std::string_view bad_json = "[json.exception.parse_error.101] parse error: invalid JSON";
+constexpr std::string_view no_completions =
+    "This server does not support completions. Start it without `--embeddings`";
 
 clock_type::duration seconds(double s)
 {
@@ -141,7 +144,7 @@ std::size_t prompt_tokens(const json::array& messages)
             n += estimate_tokens(c->get_string());
         else if (c->is_array())
             for (const auto& part : c->get_array())
-                if (const auto* po = part.if_object(); po && po->contains("text") && (*po).at("text").is_string())
+                if (const auto* po = part.if_object(); po && po->contains("text") && po->at("text").is_string())
                     n += estimate_tokens(po->at("text").get_string());
     }
     return n;
@@ -188,12 +191,9 @@ asio::awaitable<bool> serve_chat(exchange& x, model_slot& m, const json::value& 
     if (m.p.kind == model_kind::image)
         co_return co_await sd_not_found(x, streaming);
     if (m.p.kind == model_kind::embedding)
-        co_return co_await llama_fail(x, streaming, 501,
-                                      "This server does not support completions. Start it without `--embeddings`",
-                                      "not_supported_error");
+        co_return co_await llama_fail(x, streaming, 501, no_completions, "not_supported_error");
     if (!body.is_object()) // llama.cpp's JSON parse errors map to 500
-        co_return co_await llama_fail(x, streaming, 500, "[json.exception.parse_error.101] parse error: invalid JSON",
-                                      "server_error");
+        co_return co_await llama_fail(x, streaming, 500, bad_json, "server_error");
     const auto& req = body.get_object();
     const auto* messages = req.if_contains("messages");
     if (!messages)
@@ -334,8 +334,7 @@ asio::awaitable<bool> serve_embeddings(exchange& x, model_slot& m, const json::v
                                       "This server does not support embeddings. Start it with `--embeddings`",
                                       "not_supported_error");
     if (!body.is_object())
-        co_return co_await llama_fail(x, false, 500, "[json.exception.parse_error.101] parse error: invalid JSON",
-                                      "server_error");
+        co_return co_await llama_fail(x, false, 500, bad_json, "server_error");
     const auto& req = body.get_object();
     const auto* input = req.if_contains("input");
     if (!input)
@@ -348,7 +347,8 @@ asio::awaitable<bool> serve_embeddings(exchange& x, model_slot& m, const json::v
         texts.emplace_back(input->get_string());
     } else if (input->is_array()) {
         const auto& a = input->get_array();
-        bool tokens = !a.empty() && std::all_of(a.begin(), a.end(), [](const auto& v) { return v.is_number(); });
+        auto is_number = [](const json::value& v) { return v.is_number(); };
+        bool tokens = !a.empty() && std::all_of(a.begin(), a.end(), is_number);
         if (tokens)
             texts.push_back(dump_json(a));
         else
@@ -363,7 +363,8 @@ asio::awaitable<bool> serve_embeddings(exchange& x, model_slot& m, const json::v
     } else {
         bad = true;
     }
-    if (bad || texts.empty() || std::any_of(texts.begin(), texts.end(), [](const auto& t) { return t.empty(); }))
+    auto is_empty = [](const std::string& t) { return t.empty(); };
+    if (bad || texts.empty() || std::any_of(texts.begin(), texts.end(), is_empty))
         co_return co_await llama_fail(x, false, 400, "Input content cannot be empty", "invalid_request_error");
 
     bool base64 = false;
@@ -372,7 +373,8 @@ asio::awaitable<bool> serve_embeddings(exchange& x, model_slot& m, const json::v
             base64 = true;
         else if (!ef->is_string() || ef->get_string() != "float")
             co_return co_await llama_fail(x, false, 400,
-                                          "The format to return the embeddings in. Can be either float or base64",
+                                          "The format to return the embeddings in. Can be either float or "
+                                          "base64",
                                           "invalid_request_error");
     }
 
@@ -446,7 +448,7 @@ asio::awaitable<bool> serve_images(exchange& x, model_slot& m, const json::value
     if (m.p.kind != model_kind::image) // llama-server has no such route
         co_return co_await llama_fail(x, false, 404, "File Not Found", "not_found_error");
     if (!body.is_object())
-        co_return co_await sd_fail(x, 500, "server_error", "[json.exception.parse_error.101] parse error: invalid JSON");
+        co_return co_await sd_fail(x, 500, "server_error", bad_json);
     const auto& req = body.get_object();
 
     const auto* pv = req.if_contains("prompt");

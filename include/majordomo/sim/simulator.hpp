@@ -52,7 +52,8 @@ struct model_params {
     std::string description;
     std::chrono::milliseconds load_time{500}; ///< cold start: the request waits this long with no bytes sent
     double tokens_per_second = 200;           ///< chat: delta rate; image: steps per second (20 per image)
-    std::size_t concurrency_limit = 0;        ///< 0 = unlimited; beyond it (serving + queued) 429, Retry-After: 1
+    std::size_t concurrency_limit = 0;        ///< 0 = unlimited; beyond it (serving + queued): 429
+                                              ///< with Retry-After: 1
     std::chrono::milliseconds ttl{0};         ///< unload this long after the last request ends; 0 = never
     bool send_loading_state = false;          ///< llama-swap's sendLoadingState reasoning_content frames
     model_kind kind = model_kind::chat;
@@ -114,7 +115,9 @@ struct simulator_stats {
  *  requests queued for it get 500 `unspecific error: group: model unloaded`.
  *
  *  @par Object lifetimes  The destructor calls stop(); the server's state lives on until its last
- *  coroutine has finished on the executor.
+ *  coroutine has finished on the executor (or the io_context is destroyed). Destroy the simulator
+ *  before its io_context, as with any Asio I/O object.
+ *  @par Thread safety  All members may be called from any thread, concurrently.
  */
 class simulator {
 public:
