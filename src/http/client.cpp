@@ -1,5 +1,6 @@
 #include "http/connection_pool.hpp"
 #include "http/errc_mapping.hpp"
+#include "http/request_head.hpp"
 
 #include <majordomo/error.hpp>
 #include <majordomo/http/client.hpp>
@@ -7,75 +8,20 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/url/parse.hpp>
+
+#include <array>
+#include <mutex>
 
 namespace majordomo::http {
 
 namespace asio = boost::asio;
 namespace bh = boost::beast::http;
 using clock = timings::clock;
-
-struct client::impl {
-    impl(executor_type e, client_params p) : ex(std::move(e)), params(std::move(p))
-    {
-        pool = std::make_shared<detail::connection_pool>(params.max_connections_per_origin);
-        tls.emplace(asio::ssl::context::tls_client);
-        if (params.tls.unsafe_disable_verification) {
-            tls->set_verify_mode(asio::ssl::verify_none);
-            return;
-        }
-        tls->set_verify_mode(asio::ssl::verify_peer);
-        if (params.tls.ca_file.empty() && params.tls.ca_dir.empty())
-            tls->set_default_verify_paths();
-        if (!params.tls.ca_file.empty())
-            tls->load_verify_file(params.tls.ca_file);
-        if (!params.tls.ca_dir.empty())
-            tls->add_verify_path(params.tls.ca_dir);
-    }
-
-    static asio::awaitable<std::unique_ptr<response_stream::impl>>
-    open_stream(std::shared_ptr<impl> self, request req, std::optional<std::size_t> body_limit);
-
-    executor_type ex;
-    client_params params;
-    std::optional<asio::ssl::context> tls;
-    std::shared_ptr<detail::connection_pool> pool;
-};
-
-struct response_stream::impl {
-    detail::lease lease;
-    bh::response_parser<bh::buffer_body> parser;
-    int status = 0;
-    http::fields headers;
-    http::timings timings;
-    std::string where; // origin and path for messages; never the query, which may hold secrets
-    std::optional<std::size_t> body_limit; // for async_read_all: the opening client's limit
-    bool done = false;
-
-    // The body was read to its end: the connection may serve another request.
-    void finish() noexcept
-    {
-        done = true;
-        timings.end = clock::now();
-        auto* c = lease.get();
-        if (c && parser.keep_alive() && c->buffer().size() == 0)
-            lease.release_reusable();
-        else
-            lease.release_closed();
-    }
-
-    [[noreturn]] void fail(boost::system::error_code ec, std::string_view phase)
-    {
-        done = true;
-        lease.release_closed();
-        throw error(detail::map_read_error(ec), std::string(phase) + " " + where);
-    }
-};
 
 namespace {
 
@@ -99,6 +45,7 @@ target parse_target(const std::string& url)
     t.origin.host = u->host_address();
     const std::uint16_t default_port = t.origin.tls ? 443 : 80;
     t.origin.port = u->has_port() ? u->port_number() : default_port;
+    t.origin.set_key();
     t.host_header = std::string(u->encoded_host_and_port());
     t.path = std::string(u->encoded_target());
     if (t.path.empty() || t.path.front() != '/')
@@ -106,26 +53,112 @@ target parse_target(const std::string& url)
     return t;
 }
 
-bh::request<bh::string_body> build_request(request& req, const target& t, const client_params& params)
+} // namespace
+
+struct client::impl {
+    impl(executor_type e, client_params p) : ex(std::move(e)), params(std::move(p))
+    {
+        pool = std::make_shared<detail::connection_pool>(params.max_connections_per_origin);
+    }
+
+    // Made on the first https connection: loading the system's CA store costs tens of
+    // milliseconds, which a plain-http client should not pay.
+    asio::ssl::context& tls_context()
+    {
+        std::call_once(tls_once, [this] {
+            asio::ssl::context c(asio::ssl::context::tls_client);
+            if (params.tls.unsafe_disable_verification) {
+                c.set_verify_mode(asio::ssl::verify_none);
+            } else {
+                c.set_verify_mode(asio::ssl::verify_peer);
+                if (params.tls.ca_file.empty() && params.tls.ca_dir.empty())
+                    c.set_default_verify_paths();
+                boost::system::error_code ec;
+                if (!params.tls.ca_file.empty())
+                    c.load_verify_file(params.tls.ca_file, ec);
+                if (ec)
+                    throw error(ec, "loading tls_params::ca_file '" + params.tls.ca_file +
+                                        "': pass a readable PEM file of CA certificates");
+                if (!params.tls.ca_dir.empty())
+                    c.add_verify_path(params.tls.ca_dir, ec);
+                if (ec)
+                    throw error(ec, "loading tls_params::ca_dir '" + params.tls.ca_dir +
+                                        "': pass a directory of hashed CA certificates");
+            }
+            tls.emplace(std::move(c));
+        });
+        return *tls;
+    }
+
+    // The URLs a client calls repeat ({base}/chat/completions, ...) and parsing one
+    // costs more than writing the request, so the last few parsed are kept.
+    target target_for(const std::string& url)
+    {
+        {
+            std::lock_guard lock(targets_mutex);
+            for (const auto& [u, t] : targets)
+                if (!u.empty() && u == url)
+                    return t;
+        }
+        auto t = parse_target(url);
+        std::lock_guard lock(targets_mutex);
+        targets[next_target++ % targets.size()] = {url, t};
+        return t;
+    }
+
+    static asio::awaitable<std::unique_ptr<response_stream::impl>>
+    open_stream(std::shared_ptr<impl> self, request req, std::optional<std::size_t> body_limit);
+
+    executor_type ex;
+    client_params params;
+    std::once_flag tls_once;
+    std::optional<asio::ssl::context> tls;
+    std::shared_ptr<detail::connection_pool> pool;
+    std::mutex targets_mutex;
+    std::array<std::pair<std::string, target>, 8> targets;
+    std::size_t next_target = 0;
+};
+
+namespace {
+// What messages name: origin and path, never the query, which may hold secrets.
+std::string where(const detail::origin& o, std::string_view path)
 {
-    bh::request<bh::string_body> r;
-    auto verb = bh::string_to_verb(req.method);
-    if (verb == bh::verb::unknown)
-        r.method_string(req.method);
-    else
-        r.method(verb);
-    r.target(t.path);
-    r.version(11);
-    for (auto& f : req.headers)
-        r.insert(f.name, f.value);
-    if (!req.headers.contains("Host"))
-        r.set(bh::field::host, t.host_header);
-    if (!req.headers.contains("User-Agent") && !params.user_agent.empty())
-        r.set(bh::field::user_agent, params.user_agent);
-    r.body() = std::move(req.body);
-    r.prepare_payload();
-    return r;
+    return o.key + std::string(path.substr(0, path.find('?')));
 }
+} // namespace
+
+struct response_stream::impl {
+    detail::lease lease;
+    bh::response_parser<bh::buffer_body> parser;
+    int status = 0;
+    http::fields headers;
+    http::timings timings;
+    detail::origin origin;
+    std::string path;
+    std::optional<std::size_t> body_limit; // for async_read_all: the opening client's limit
+    bool done = false;
+
+    // The body was read to its end: the connection may serve another request.
+    void finish() noexcept
+    {
+        done = true;
+        timings.end = clock::now();
+        auto* c = lease.get();
+        if (c && parser.keep_alive() && c->buffer().size() == 0)
+            lease.release_reusable();
+        else
+            lease.release_closed();
+    }
+
+    [[noreturn]] void fail(boost::system::error_code ec, std::string_view phase)
+    {
+        done = true;
+        lease.release_closed();
+        throw error(detail::map_read_error(ec), std::string(phase) + " " + where(origin, path));
+    }
+};
+
+namespace {
 
 // The server closed a pooled connection before answering: safe to send again.
 bool is_stale(boost::system::error_code ec)
@@ -144,16 +177,19 @@ client::impl::open_stream(std::shared_ptr<impl> self, request req, std::optional
 {
     timings t;
     t.start = clock::now();
-    auto tgt = parse_target(req.url);
-    const bool head = req.method == "HEAD";
-    auto breq = build_request(req, tgt, self->params);
+    auto tgt = self->target_for(req.url);
+    const bool head_only = req.method == "HEAD";
+    const auto head = detail::write_request_head(req, {tgt.path, tgt.host_header, self->params.user_agent});
+    const std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(req.body)};
     auto lease = co_await self->pool->async_acquire(tgt.origin);
-    std::string where = tgt.origin.key() + tgt.path.substr(0, tgt.path.find('?'));
 
     for (int attempt = 0;; ++attempt) {
         if (!lease.get()) {
             auto c = std::make_unique<detail::connection>(self->ex, self->pool->counters());
-            co_await c->async_connect(tgt.origin, &*self->tls);
+            asio::ssl::context* tls = nullptr;
+            if (tgt.origin.tls)
+                tls = &self->tls_context();
+            co_await c->async_connect(tgt.origin, tls);
             lease.set_connection(std::move(c));
         }
         auto* conn = lease.get();
@@ -164,11 +200,11 @@ client::impl::open_stream(std::shared_ptr<impl> self, request req, std::optional
         s->parser.header_limit(static_cast<std::uint32_t>(
             std::min<std::size_t>(self->params.header_limit, std::numeric_limits<std::uint32_t>::max())));
         s->parser.body_limit(body_limit ? boost::optional<std::uint64_t>(*body_limit) : boost::none);
-        if (head)
+        if (head_only)
             s->parser.skip(true);
 
         auto [wec, wn] = co_await conn->visit(
-            [&](auto& stream) { return bh::async_write(stream, breq, asio::as_tuple(asio::use_awaitable)); });
+            [&](auto& stream) { return asio::async_write(stream, wire, asio::as_tuple(asio::use_awaitable)); });
         boost::system::error_code ec = wec;
         if (!ec) {
             t.request_written = clock::now();
@@ -181,10 +217,12 @@ client::impl::open_stream(std::shared_ptr<impl> self, request req, std::optional
             t.headers_received = clock::now();
             auto& msg = s->parser.get();
             s->status = msg.result_int();
+            s->headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
             for (const auto& f : msg)
                 s->headers.push_back({std::string(f.name_string()), std::string(f.value())});
             s->timings = t;
-            s->where = std::move(where);
+            s->origin = std::move(tgt.origin);
+            s->path = std::move(tgt.path);
             s->lease = std::move(lease);
             if (s->parser.is_done())
                 s->finish();
@@ -195,7 +233,8 @@ client::impl::open_stream(std::shared_ptr<impl> self, request req, std::optional
             continue;
         }
         lease.release_closed();
-        throw error(detail::map_read_error(ec), (wec ? "writing request to " : "reading response headers from ") + where);
+        throw error(detail::map_read_error(ec), (wec ? "writing request to " : "reading response headers from ") +
+                                                      where(tgt.origin, tgt.path));
     }
 }
 

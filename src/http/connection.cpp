@@ -18,6 +18,9 @@ namespace asio = boost::asio;
 connection::connection(asio::any_io_executor ex, std::shared_ptr<connection_counters> counters)
     : stream_(std::in_place_type<tcp_socket>, std::move(ex)), counters_(std::move(counters))
 {
+    // Beast reads at most the buffer's free capacity per call: without room, a streamed
+    // body costs one read system call per few hundred bytes.
+    buffer_.reserve(read_buffer_size);
 }
 
 connection::~connection() { close(); }

@@ -22,7 +22,9 @@ struct origin {
     std::string host;
     std::uint16_t port = 0;
 
-    std::string key() const { return (tls ? "https://" : "http://") + host + ":" + std::to_string(port); }
+    std::string key; ///< scheme://host:port, set by set_key(): the pool's map key and what messages name
+
+    void set_key() { key = (tls ? "https://" : "http://") + host + ":" + std::to_string(port); }
 };
 
 /// Counters shared by a pool and its connections; they outlive both.
@@ -51,6 +53,9 @@ public:
     {
         return std::visit(std::forward<F>(f), stream_);
     }
+
+    /// Bytes one read system call may take.
+    static constexpr std::size_t read_buffer_size = 16 * 1024;
 
     boost::beast::flat_buffer& buffer() noexcept { return buffer_; }
     bool is_open() const noexcept;

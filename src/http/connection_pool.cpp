@@ -38,7 +38,7 @@ asio::awaitable<lease> connection_pool::async_acquire(const origin& o)
     std::shared_ptr<waiter> w;
     {
         std::lock_guard lock(mutex_);
-        auto& slot = origins_[o.key()];
+        auto& slot = origins_[o.key];
         if (!slot)
             slot = std::make_shared<origin_state>();
         st = slot;
@@ -66,14 +66,14 @@ asio::awaitable<lease> connection_pool::async_acquire(const origin& o)
         lease l(shared_from_this(), st, std::move(granted));
         if (ec) {
             l.release_reusable(); // cancelled after the hand-over: pass it on
-            throw error(asio::error::operation_aborted, "waiting for a free connection to " + o.key());
+            throw error(asio::error::operation_aborted, "waiting for a free connection to " + o.key);
         }
         co_return l;
     }
     std::erase(st->waiters, w);
     lock.unlock();
     // The channel reports its own "cancelled" code; callers expect the usual one.
-    throw error(asio::error::operation_aborted, "waiting for a free connection to " + o.key());
+    throw error(asio::error::operation_aborted, "waiting for a free connection to " + o.key);
 }
 
 bool connection_pool::hand_over(origin_state& st, std::unique_ptr<connection>& c, std::shared_ptr<waiter>& to)

@@ -31,6 +31,9 @@ public:
         case errc::bad_url:
             return "the URL could not be parsed; expected http://host[:port]/path or https://...";
         case errc::unsupported_scheme: return "the URL scheme must be http or https";
+        case errc::bad_request_field:
+            return "a request method or header field cannot be sent: names must be HTTP tokens and values "
+                   "must not hold CR, LF or NUL; remove or encode the offending field";
         }
         return "unknown majordomo http error";
     }

@@ -5,7 +5,7 @@
 namespace majordomo::openai::detail {
 
 event_reader::event_reader(http::response_stream body, sse::parser_params params)
-    : body_(std::move(body)), parser_(params), buf_(16 * 1024, '\0')
+    : body_(std::move(body)), parser_(params), buf_(buffer_size, '\0')
 {
 }
 

@@ -32,6 +32,8 @@ public:
 
 private:
     static constexpr std::size_t tail_limit = 4096;
+    // Bytes taken from the body per read; the connection buffers more underneath.
+    static constexpr std::size_t buffer_size = 4096;
     http::response_stream body_;
     sse::parser parser_;
     std::string buf_;

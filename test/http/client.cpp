@@ -517,6 +517,34 @@ BOOST_AUTO_TEST_CASE(verification_can_be_turned_off_explicitly)
     test::run_coro(ioc, [&]() -> asio::awaitable<void> { co_await expect_ok(client, server); }());
 }
 
+// The CA store loads on the first https connection, so plain-http clients never pay
+// for it; a bad CA path then fails that request, naming the setting, and frees its slot.
+BOOST_AUTO_TEST_CASE(an_unreadable_ca_file_fails_the_first_https_request)
+{
+    asio::io_context ioc;
+    test::test_ca ca;
+    test_server server(ioc.get_executor(), &ca);
+    serve_ok(server);
+    majordomo::http::client_params p;
+    p.tls.ca_file = "/nonexistent/majordomo-ca.pem";
+    p.max_connections_per_origin = 1;
+    majordomo::http::client client(ioc.get_executor(), p);
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            try {
+                co_await client.async_request(get(server.url() + "/ok"));
+                BOOST_FAIL("a missing CA file was accepted");
+            } catch (const majordomo::error& e) {
+                std::string what = e.what();
+                BOOST_TEST(what.find("tls_params::ca_file '/nonexistent/majordomo-ca.pem'") != std::string::npos,
+                           what);
+            }
+        }
+        BOOST_TEST(client.stats().open == 0u);
+        BOOST_TEST(client.stats().waiting == 0u);
+    }());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(malformed)

@@ -14,6 +14,7 @@ enum class errc {
     response_truncated,        ///< the server closed the connection before the response ended
     bad_url,                   ///< the request URL could not be parsed
     unsupported_scheme,        ///< the URL scheme is neither http nor https
+    bad_request_field,         ///< a request method or header the client refuses to send (CR, LF, NUL, not a token)
 };
 
 const boost::system::error_category& get_http_category() noexcept;

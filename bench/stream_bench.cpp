@@ -1,0 +1,208 @@
+// Streamed chat responses through openai::provider from a server on loopback
+// (bench/run.sh starts nginx with the canned 1,000-chunk stream).
+//
+//   majordomo-streambench --write-fixtures DIR [--chunks 1000]
+//       writes DIR/whole/v1/chat/completions and DIR/stream/v1/chat/completions
+//   majordomo-streambench --url http://127.0.0.1:8089/stream/v1 [--concurrency 8] [--seconds 5]
+//       client CPU microseconds per chunk
+//   majordomo-streambench --url ... --streams 10000
+//       10,000 streams in flight at once on one thread: resident memory per stream
+//
+// Every stream must deliver exactly the canned chunks and text, or the bench exits
+// non-zero: a figure never comes from failures.
+
+#include "bench_support.hpp"
+
+#include <majordomo/llm/chunk.hpp>
+#include <majordomo/openai/provider.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace asio = boost::asio;
+namespace llm = majordomo::llm;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct tally {
+    std::size_t streams = 0;
+    std::size_t chunks = 0;
+    std::size_t bad = 0; // wrong chunk count or text, or an exception
+    std::size_t expected_chunks = 0;
+    std::size_t expected_text = 0;
+};
+
+llm::chat_request make_request()
+{
+    llm::chat_request r;
+    r.model = "bench-model";
+    r.messages.emplace_back(llm::role::user, "Say hello.");
+    r.stream_include_usage = false;
+    return r;
+}
+
+// Reads one opened stream to its end and checks it against the fixture.
+asio::awaitable<void> drain(llm::chat_stream s, std::size_t chunks, std::size_t text, tally& t)
+{
+    for (;;) {
+        auto c = co_await s.async_next();
+        if (!c)
+            break;
+        ++chunks;
+        text += c->text().size();
+    }
+    t.chunks += chunks;
+    ++t.streams;
+    if (chunks != t.expected_chunks || text != t.expected_text) {
+        if (!t.bad++)
+            std::fprintf(stderr, "a stream gave %zu chunks and %zu bytes of text, not %zu and %zu\n", chunks, text,
+                         t.expected_chunks, t.expected_text);
+    }
+}
+
+asio::awaitable<void> throughput_worker(majordomo::openai::provider& p, clock_type::time_point stop_at, tally& t)
+{
+    while (clock_type::now() < stop_at) {
+        try {
+            auto s = co_await p.async_chat_stream(make_request());
+            co_await drain(std::move(s), 0, 0, t);
+        } catch (const std::exception& e) {
+            if (!t.bad++)
+                std::fprintf(stderr, "stream failed: %s\n", e.what());
+        }
+    }
+}
+
+// Every stream waits here, after its first chunk, until all are in flight.
+struct hold {
+    asio::steady_timer gate;
+    std::size_t total = 0;
+    std::size_t in_flight = 0;
+    std::size_t rss = 0; // resident bytes with every stream in flight
+    clock_type::time_point all_in_flight;
+
+    // Returns true for the last stream in, which opens the gate instead of waiting.
+    bool arrive()
+    {
+        if (++in_flight < total)
+            return false;
+        rss = bench::rss_bytes();
+        all_in_flight = clock_type::now();
+        gate.cancel();
+        return true;
+    }
+};
+
+asio::awaitable<void> held_stream(majordomo::openai::provider& p, hold& h, tally& t)
+{
+    try {
+        auto s = co_await p.async_chat_stream(make_request());
+        auto first = co_await s.async_next();
+        const std::size_t text = first ? first->text().size() : 0;
+        if (!h.arrive())
+            co_await h.gate.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_await drain(std::move(s), first ? 1 : 0, text, t);
+    } catch (const std::exception& e) {
+        if (!t.bad++)
+            std::fprintf(stderr, "stream failed: %s\n", e.what());
+        h.arrive();
+    }
+}
+
+std::shared_ptr<majordomo::openai::provider> make_provider(asio::io_context& ioc, const std::string& url,
+                                                           std::size_t connections)
+{
+    majordomo::openai::provider_params pp;
+    pp.base_url = url;
+    pp.api_key = "no-key";
+    pp.legacy_max_tokens = true;
+    pp.http_params.max_connections_per_origin = connections;
+    return majordomo::openai::make_provider(ioc.get_executor(), std::move(pp));
+}
+
+int write_fixtures(const std::string& dir, std::size_t chunks)
+{
+    namespace fs = std::filesystem;
+    auto put = [&](const std::string& rel, const std::string& body) {
+        fs::path p = fs::path(dir) / rel;
+        fs::create_directories(p.parent_path());
+        std::ofstream(p, std::ios::binary) << body;
+    };
+    put("whole/v1/chat/completions", bench::canned_response());
+    put("stream/v1/chat/completions", bench::canned_stream(chunks));
+    std::printf("fixtures in %s: a whole chat response and a %zu-chunk stream\n", dir.c_str(), chunks);
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    bench::options o(argc, argv,
+                     {{"url", "http://127.0.0.1:8089/stream/v1"},
+                      {"chunks", "1000"},
+                      {"concurrency", "8"},
+                      {"seconds", "5"},
+                      {"streams", "0"},
+                      {"write-fixtures", ""}});
+    const auto chunks = static_cast<std::size_t>(o.num("chunks"));
+    if (!o.str("write-fixtures").empty())
+        return write_fixtures(o.str("write-fixtures"), chunks);
+
+    tally t;
+    // The canned stream's last event has no choices text; the role chunk has none either.
+    t.expected_chunks = chunks;
+    t.expected_text = bench::canned_stream_text_size(chunks);
+    const auto held = static_cast<std::size_t>(o.num("streams"));
+
+    if (held == 0) {
+        const auto conc = static_cast<std::size_t>(o.num("concurrency"));
+        asio::io_context ioc(1);
+        auto p = make_provider(ioc, o.str("url"), conc);
+        const auto stop_at = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(
+                                                      std::chrono::duration<double>(o.real("seconds")));
+        const double cpu0 = bench::cpu_seconds();
+        const auto t0 = clock_type::now();
+        for (std::size_t i = 0; i < conc; ++i)
+            asio::co_spawn(ioc, throughput_worker(*p, stop_at, t), asio::detached);
+        ioc.run();
+        const double cpu = bench::cpu_seconds() - cpu0;
+        const double wall = std::chrono::duration<double>(clock_type::now() - t0).count();
+        std::printf("majordomo stream  %zu streams of %zu chunks, %zu concurrent: %.0f chunks/s, "
+                    "%.3f us CPU per chunk, %zu bad\n",
+                    t.streams, chunks, conc, static_cast<double>(t.chunks) / wall,
+                    cpu * 1e6 / static_cast<double>(std::max<std::size_t>(t.chunks, 1)), t.bad);
+        return t.bad || !t.streams ? 1 : 0;
+    }
+
+    bench::raise_file_limit();
+    asio::io_context ioc(1);
+    auto p = make_provider(ioc, o.str("url"), held);
+    hold h{asio::steady_timer(ioc, clock_type::time_point::max()), held, 0, 0, {}};
+    const std::size_t rss0 = bench::rss_bytes();
+    const auto t0 = clock_type::now();
+    for (std::size_t i = 0; i < held; ++i)
+        asio::co_spawn(ioc, held_stream(*p, h, t), asio::detached);
+    ioc.run();
+    const auto t1 = clock_type::now();
+    auto secs = [](clock_type::duration d) { return std::chrono::duration<double>(d).count(); };
+    const double per = (static_cast<double>(h.rss) - static_cast<double>(rss0)) / static_cast<double>(held);
+    std::printf("majordomo held    %zu streams in flight on one thread: %zu completed, %zu bad; all in flight "
+                "after %.1f s, drained in %.1f s; resident %.1f MiB before, %.1f MiB in flight: %.1f KiB per "
+                "stream\n",
+                held, t.streams, t.bad, secs(h.all_in_flight - t0), secs(t1 - h.all_in_flight),
+                static_cast<double>(rss0) / 1048576.0, static_cast<double>(h.rss) / 1048576.0, per / 1024.0);
+    return t.bad || t.streams != held ? 1 : 0;
+}
