@@ -1,5 +1,7 @@
 #include <majordomo/llm/chunk.hpp>
 
+#include <cstddef>
+
 namespace majordomo::llm {
 
 const char* to_string(role r) noexcept
@@ -51,14 +53,19 @@ const std::string& chat_chunk::text() const noexcept
     return choices.empty() ? none : choices.front().content;
 }
 
-choice& chat_accumulator::at(int index)
+std::size_t chat_accumulator::at(int index)
 {
-    for (auto& c : r_.choices)
-        if (c.index == index)
-            return c;
-    r_.choices.push_back(choice{});
-    r_.choices.back().index = index;
-    return r_.choices.back();
+    // Choices stay in index order whatever order their chunks interleave in.
+    std::size_t i = 0;
+    while (i < r_.choices.size() && r_.choices[i].index < index)
+        ++i;
+    if (i < r_.choices.size() && r_.choices[i].index == index)
+        return i;
+    choice c;
+    c.index = index;
+    r_.choices.insert(r_.choices.begin() + static_cast<std::ptrdiff_t>(i), std::move(c));
+    call_index_.insert(call_index_.begin() + static_cast<std::ptrdiff_t>(i), std::vector<int>{});
+    return i;
 }
 
 void chat_accumulator::add(const chat_chunk& c)
@@ -72,16 +79,24 @@ void chat_accumulator::add(const chat_chunk& c)
     if (!r_.created)
         r_.created = c.created;
     for (const auto& d : c.choices) {
-        auto& ch = at(d.index);
+        const std::size_t ci = at(d.index);
+        auto& ch = r_.choices[ci];
+        auto& indices = call_index_[ci];
         ch.text += d.content;
         ch.reasoning_content += d.reasoning_content;
         if (d.finish_reason)
             ch.finish_reason = *d.finish_reason;
         for (const auto& t : d.tool_calls) {
-            // Keyed on index: id and name arrive with the first fragment, arguments in pieces.
-            if (static_cast<std::size_t>(t.index) >= ch.tool_calls.size())
-                ch.tool_calls.resize(static_cast<std::size_t>(t.index) + 1);
-            auto& call = ch.tool_calls[static_cast<std::size_t>(t.index)];
+            // Keyed on the wire index, not on position: id and name come with the first
+            // fragment, arguments in pieces. A map by search keeps a hostile index cheap.
+            std::size_t k = 0;
+            while (k < indices.size() && indices[k] < t.index)
+                ++k;
+            if (k == indices.size() || indices[k] != t.index) {
+                indices.insert(indices.begin() + static_cast<std::ptrdiff_t>(k), t.index);
+                ch.tool_calls.insert(ch.tool_calls.begin() + static_cast<std::ptrdiff_t>(k), tool_call{});
+            }
+            auto& call = ch.tool_calls[k];
             if (t.id && call.id.empty())
                 call.id = *t.id;
             if (t.name && call.name.empty())
@@ -93,6 +108,14 @@ void chat_accumulator::add(const chat_chunk& c)
         r_.usage = c.usage;
     if (c.timings)
         r_.timings = c.timings;
+}
+
+chat_response chat_accumulator::take()
+{
+    chat_response out = std::move(r_);
+    r_ = chat_response{};
+    call_index_.clear();
+    return out;
 }
 
 } // namespace majordomo::llm

@@ -1,27 +1,20 @@
 #include <majordomo/error.hpp>
-#include <majordomo/llm/classify.hpp>
+#include <majordomo/llm/chunk_decoder.hpp>
 #include <majordomo/llm/json_codec.hpp>
 
-#include <boost/json/parse.hpp>
+#include "llm/json_helpers.hpp"
+
+#include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+
+#include <algorithm>
 
 namespace majordomo::llm {
 namespace json = boost::json;
 namespace {
 
-constexpr std::size_t excerpt_limit = 200;
-
-[[noreturn]] void bad_json(std::string_view what, std::string_view bytes)
-{
-    std::string msg(what);
-    msg += ": '";
-    msg += bytes.substr(0, excerpt_limit);
-    if (bytes.size() > excerpt_limit)
-        msg += "...";
-    msg += "'";
-    throw error(make_error_code(client_errc::bad_json), std::move(msg));
-}
+using namespace detail;
 
 std::string base64_encode(std::string_view in)
 {
@@ -93,11 +86,10 @@ json::object encode_message(const message& m)
     return o;
 }
 
-// Lenient readers: a missing or mistyped optional field is simply absent.
-const json::value* field(const json::object& o, std::string_view k)
+const json::object* object(const json::object& o, std::string_view k)
 {
-    auto* v = o.if_contains(k);
-    return v && !v->is_null() ? v : nullptr;
+    auto* v = field(o, k);
+    return v && v->is_object() ? &v->get_object() : nullptr;
 }
 
 std::string str(const json::object& o, std::string_view k)
@@ -106,117 +98,29 @@ std::string str(const json::object& o, std::string_view k)
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
-std::optional<std::int64_t> integer(const json::object& o, std::string_view k)
+// Magic numbers of the image types servers accept, for bytes given without a MIME type.
+std::string_view sniff_mime(std::string_view b) noexcept
 {
-    auto* v = field(o, k);
-    if (!v)
-        return std::nullopt;
-    if (v->is_int64())
-        return v->get_int64();
-    if (v->is_uint64())
-        return static_cast<std::int64_t>(v->get_uint64());
-    if (v->is_double())
-        return static_cast<std::int64_t>(v->get_double());
-    return std::nullopt;
-}
-
-std::optional<double> number(const json::object& o, std::string_view k)
-{
-    auto* v = field(o, k);
-    if (!v)
-        return std::nullopt;
-    if (v->is_double())
-        return v->get_double();
-    if (v->is_int64())
-        return static_cast<double>(v->get_int64());
-    if (v->is_uint64())
-        return static_cast<double>(v->get_uint64());
-    return std::nullopt;
-}
-
-const json::object* object(const json::object& o, std::string_view k)
-{
-    auto* v = field(o, k);
-    return v && v->is_object() ? &v->get_object() : nullptr;
-}
-
-const json::array* array(const json::object& o, std::string_view k)
-{
-    auto* v = field(o, k);
-    return v && v->is_array() ? &v->get_array() : nullptr;
-}
-
-std::optional<usage> decode_usage(const json::object& o)
-{
-    auto* u = object(o, "usage");
-    if (!u)
-        return std::nullopt;
-    usage r;
-    r.prompt_tokens = integer(*u, "prompt_tokens").value_or(0);
-    r.completion_tokens = integer(*u, "completion_tokens").value_or(0);
-    r.total_tokens = integer(*u, "total_tokens").value_or(r.prompt_tokens + r.completion_tokens);
-    if (auto* d = object(*u, "prompt_tokens_details"))
-        r.cached_tokens = integer(*d, "cached_tokens");
-    return r;
-}
-
-std::optional<server_timings> decode_timings(const json::object& o)
-{
-    auto* t = object(o, "timings");
-    if (!t)
-        return std::nullopt;
-    server_timings r;
-    r.cache_n = integer(*t, "cache_n");
-    r.prompt_n = integer(*t, "prompt_n");
-    r.prompt_ms = number(*t, "prompt_ms");
-    r.prompt_per_second = number(*t, "prompt_per_second");
-    r.predicted_n = integer(*t, "predicted_n");
-    r.predicted_ms = number(*t, "predicted_ms");
-    r.predicted_per_second = number(*t, "predicted_per_second");
-    return r;
-}
-
-// `content` may be a string, null, or (rarely) an array of text parts.
-std::string text_of(const json::value* v)
-{
-    if (!v)
-        return {};
-    if (v->is_string())
-        return std::string(v->get_string());
-    std::string out;
-    if (v->is_array())
-        for (const auto& p : v->get_array())
-            if (p.is_object())
-                out += str(p.get_object(), "text");
-    return out;
-}
-
-[[noreturn]] void throw_in_band_error(const json::object& o, std::string_view data)
-{
-    auto d = parse_error_body(0, data);
-    int status = 500;
-    if (auto* e = object(o, "error"))
-        if (auto code = integer(*e, "code"); code && *code >= 400 && *code < 600)
-            status = static_cast<int>(*code);
-    d.http_status = status;
-    throw error(make_api_error(status), std::move(d));
-}
-
-json::value parse_or_throw(std::string_view bytes, std::string_view what)
-{
-    boost::system::error_code ec;
-    auto v = json::parse(bytes, ec);
-    if (ec || !v.is_object())
-        bad_json(what, bytes);
-    return v;
+    if (b.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8))
+        return "image/png";
+    if (b.substr(0, 3) == "\xFF\xD8\xFF")
+        return "image/jpeg";
+    if (b.size() >= 12 && b.substr(0, 4) == "RIFF" && b.substr(8, 4) == "WEBP")
+        return "image/webp";
+    if (b.substr(0, 4) == "GIF8")
+        return "image/gif";
+    return "image/png";
 }
 
 } // namespace
 
 std::string to_data_url(const image_part& img)
 {
-    return "data:" + (img.mime_type.empty() ? std::string("image/png") : img.mime_type) + ";base64," +
-           base64_encode(img.data);
+    std::string out = "data:";
+    out += img.mime_type.empty() ? sniff_mime(img.data) : std::string_view(img.mime_type);
+    out += ";base64,";
+    out += base64_encode(img.data);
+    return out;
 }
 
 std::string encode_chat_request(const chat_request& req, const encode_options& opts)
@@ -299,27 +203,40 @@ std::string encode_chat_request(const chat_request& req, const encode_options& o
 
 chat_response decode_chat_response(std::string_view body)
 {
-    auto v = parse_or_throw(body, "chat response is not a JSON object");
+    json::parse_options opts;
+    opts.allow_invalid_utf8 = true; // lenient in: keep the answer rather than fail on one byte
+    json::parser p({}, opts);
+    boost::system::error_code ec;
+    const std::size_t consumed = p.write(body.data(), body.size(), ec);
+    if (ec) // incomplete input is an error too: write() is given the whole text
+        throw_bad_json("malformed chat response (" + ec.message() + ")", body, consumed);
+    json::value v = p.release();
+    if (!v.is_object())
+        throw_bad_json("chat response is not a JSON object", body);
     auto& o = v.get_object();
-    if (o.contains("error") && !o.contains("choices"))
+    if (auto* e = field(o, "error"); e && !o.contains("choices"))
         throw_in_band_error(o, body);
     chat_response r;
     r.id = str(o, "id");
     r.model = str(o, "model");
-    r.created = integer(o, "created").value_or(0);
-    if (auto* choices = array(o, "choices")) {
-        for (const auto& cv : *choices) {
+    if (auto* c = field(o, "created"))
+        r.created = to_integer(*c).value_or(0);
+    if (auto* choices = field(o, "choices"); choices && choices->is_array()) {
+        for (const auto& cv : choices->get_array()) {
             if (!cv.is_object())
                 continue;
             const auto& c = cv.get_object();
             choice ch;
-            ch.index = static_cast<int>(integer(c, "index").value_or(static_cast<std::int64_t>(r.choices.size())));
+            ch.index = static_cast<int>(r.choices.size());
+            if (auto* i = field(c, "index"))
+                ch.index = to_int(*i).value_or(ch.index);
             ch.finish_reason = str(c, "finish_reason");
             if (auto* m = object(c, "message")) {
-                ch.text = text_of(field(*m, "content"));
+                if (auto* content = field(*m, "content"))
+                    append_text(ch.text, *content);
                 ch.reasoning_content = str(*m, "reasoning_content");
-                if (auto* calls = array(*m, "tool_calls"))
-                    for (const auto& tv : *calls) {
+                if (auto* calls = field(*m, "tool_calls"); calls && calls->is_array())
+                    for (const auto& tv : calls->get_array()) {
                         if (!tv.is_object())
                             continue;
                         const auto& t = tv.get_object();
@@ -327,77 +244,32 @@ chat_response decode_chat_response(std::string_view body)
                         call.id = str(t, "id");
                         if (auto* fn = object(t, "function")) {
                             call.name = str(*fn, "name");
-                            call.arguments = str(*fn, "arguments");
+                            if (auto* a = field(*fn, "arguments"))
+                                assign_arguments(call.arguments, *a);
                         }
                         ch.tool_calls.push_back(std::move(call));
                     }
             }
             r.choices.push_back(std::move(ch));
         }
+        // n > 1: keep index order, as a stream's accumulator does.
+        std::stable_sort(r.choices.begin(), r.choices.end(),
+                         [](const choice& a, const choice& b) { return a.index < b.index; });
     }
-    r.usage = decode_usage(o);
-    r.timings = decode_timings(o);
+    if (auto* u = field(o, "usage"))
+        r.usage = decode_usage(*u);
+    if (auto* t = field(o, "timings"))
+        r.timings = decode_timings(*t);
     r.raw = std::move(o);
     return r;
 }
 
 chat_chunk decode_chat_chunk(std::string_view data)
 {
-    auto v = parse_or_throw(data, "stream chunk is not a JSON object");
-    auto& o = v.get_object();
-    if (o.contains("error"))
-        throw_in_band_error(o, data);
-    chat_chunk c;
-    c.id = str(o, "id");
-    c.model = str(o, "model");
-    c.created = integer(o, "created").value_or(0);
-    bool only_reasoning = true;
-    if (auto* choices = array(o, "choices")) {
-        c.choices.reserve(choices->size());
-        for (const auto& cv : *choices) {
-            if (!cv.is_object())
-                continue;
-            const auto& ch = cv.get_object();
-            choice_delta d;
-            d.index = static_cast<int>(integer(ch, "index").value_or(static_cast<std::int64_t>(c.choices.size())));
-            if (auto* f = field(ch, "finish_reason"); f && f->is_string())
-                d.finish_reason = std::string(f->get_string());
-            if (auto* delta = object(ch, "delta")) {
-                if (auto* r = field(*delta, "role"); r && r->is_string())
-                    d.role = std::string(r->get_string());
-                d.content = text_of(field(*delta, "content"));
-                d.reasoning_content = str(*delta, "reasoning_content");
-                if (auto* calls = array(*delta, "tool_calls"))
-                    for (const auto& tv : *calls) {
-                        if (!tv.is_object())
-                            continue;
-                        const auto& t = tv.get_object();
-                        tool_call_delta td;
-                        td.index = static_cast<int>(integer(t, "index").value_or(0));
-                        if (auto* id = field(t, "id"); id && id->is_string())
-                            td.id = std::string(id->get_string());
-                        if (auto* fn = object(t, "function")) {
-                            if (auto* n = field(*fn, "name"); n && n->is_string())
-                                td.name = std::string(n->get_string());
-                            td.arguments = str(*fn, "arguments");
-                        }
-                        d.tool_calls.push_back(std::move(td));
-                    }
-                if (!d.content.empty() || !d.tool_calls.empty() || d.role || d.finish_reason)
-                    only_reasoning = false;
-            } else {
-                only_reasoning = false;
-            }
-            c.choices.push_back(std::move(d));
-        }
-    }
-    c.usage = decode_usage(o);
-    c.timings = decode_timings(o);
-    // llama-swap's loading frames carry only a reasoning delta and none of id/object/created.
-    c.loading = !c.choices.empty() && only_reasoning && !o.contains("id") && !o.contains("object") &&
-                !o.contains("created");
-    c.raw = std::move(o);
-    return c;
+    // One decoder per thread keeps its parser and buffers warm; the call runs start to
+    // end on this thread, so coroutines hopping threads between calls are fine.
+    thread_local chunk_decoder decoder;
+    return decoder.decode(data);
 }
 
 } // namespace majordomo::llm

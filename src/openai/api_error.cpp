@@ -1,15 +1,15 @@
 #include "openai/api_error.hpp"
 
-#include <majordomo/llm/classify.hpp>
+#include <majordomo/llm/error_body.hpp>
 
 namespace majordomo::openai::detail {
 
 void throw_api_error(const call_context& ctx, int status, const http::fields& headers, std::string_view body)
 {
-    auto d = llm::parse_error_body(status, body);
+    auto d = llm::parse_error_body(status, headers.find("content-type"), body);
     d.provider = std::string(ctx.provider);
     d.model = std::string(ctx.model);
-    d.retry_after = llm::parse_retry_after(headers.find("retry-after"), headers.find("retry-after-ms"));
+    d.retry_after = llm::parse_retry_after(headers);
     throw error(make_api_error(status), std::move(d));
 }
 

@@ -2,6 +2,7 @@
 #include "openai/event_reader.hpp"
 
 #include <majordomo/error.hpp>
+#include <majordomo/llm/chunk_decoder.hpp>
 #include <majordomo/llm/json_codec.hpp>
 #include <majordomo/openai/provider.hpp>
 
@@ -129,7 +130,7 @@ public:
             if (ev->type == "error")
                 detail::throw_stream_error(ctx, ev->data);
             try {
-                auto chunk = llm::decode_chat_chunk(ev->data);
+                auto chunk = decoder_.decode(ev->data);
                 if (timings_.first_token == clock::time_point{} && chunk.has_output())
                     timings_.first_token = clock::now();
                 co_return chunk;
@@ -154,6 +155,8 @@ private:
     }
 
     detail::event_reader reader_;
+    // One per stream: its parser and buffers stay warm across the stream's chunks.
+    llm::chunk_decoder decoder_;
     llm::call_timings timings_;
     std::string provider_;
     std::string model_;

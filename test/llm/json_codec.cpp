@@ -4,6 +4,7 @@
 
 #include "support/printers.hpp"
 
+#include <boost/asio/error.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 

@@ -232,6 +232,11 @@ BOOST_AUTO_TEST_CASE(non_2xx_answers_become_api_errors)
         if (req.body.find("busy") != std::string::npos) {
             h.add("Retry-After", "2");
             co_await ex.async_respond(429, R"({"src":"llama-swap","error":{"message":"Too many requests","type":"rate_limit_error","param":null,"code":"concurrency_limit"}})", h);
+        } else if (req.body.find("legacy") != std::string::npos) {
+            // llama-swap's legacy proxy before v227: text/plain and no Retry-After.
+            test::header_list plain;
+            plain.add("Content-Type", "text/plain; charset=utf-8");
+            co_await ex.async_respond(429, "Too many requests\n", plain);
         } else {
             co_await ex.async_respond(404, R"({"src":"llama-swap","error":"no router for requested model"})", h);
         }
@@ -258,10 +263,24 @@ BOOST_AUTO_TEST_CASE(non_2xx_answers_become_api_errors)
             co_await p->get_model("qwen")->async_chat(r);
             BOOST_ERROR("no error");
         } catch (const majordomo::error& e) {
-            auto c = llm::classify(e.code(), e.diag());
+            auto c = majordomo::llm::classify(e.code(), e.diag());
             BOOST_TEST(to_string(c.kind) == std::string("rate_limited"));
+            BOOST_REQUIRE(c.retry_after.has_value());
             BOOST_TEST(c.retry_after->count() == 2000);
             BOOST_TEST(e.diag().error_code == "concurrency_limit");
+        }
+        try {
+            auto r = hello();
+            r.messages = {majordomo::llm::message::user("legacy")};
+            co_await p->get_model("qwen")->async_chat(r);
+            BOOST_ERROR("no error");
+        } catch (const majordomo::error& e) {
+            auto c = majordomo::llm::classify(e.code(), e.diag());
+            BOOST_TEST(to_string(c.kind) == std::string("rate_limited"));
+            BOOST_TEST(c.retryable);
+            // No Retry-After was sent, so none is made up: the caller's backoff decides.
+            BOOST_TEST(!c.retry_after.has_value());
+            BOOST_TEST(e.diag().server_message == "Too many requests");
         }
     }());
 }

@@ -19,6 +19,10 @@ struct tool_choice {
     mode kind = mode::automatic;
     std::string function; ///< for mode::function
 
+    static tool_choice automatic() { return {mode::automatic, {}}; }
+    static tool_choice none() { return {mode::none, {}}; }
+    static tool_choice required() { return {mode::required, {}}; }
+    /// Sent in the OpenAI object form, which llama.cpp silently treats as "auto".
     static tool_choice named(std::string f) { return {mode::function, std::move(f)}; }
 };
 
@@ -58,6 +62,8 @@ struct usage {
     std::int64_t completion_tokens = 0;
     std::int64_t total_tokens = 0;
     std::optional<std::int64_t> cached_tokens; ///< prompt_tokens_details.cached_tokens
+
+    friend bool operator==(const usage&, const usage&) = default;
 };
 
 /// llama.cpp's `timings` object.
@@ -69,6 +75,8 @@ struct server_timings {
     std::optional<std::int64_t> predicted_n;
     std::optional<double> predicted_ms;
     std::optional<double> predicted_per_second;
+
+    friend bool operator==(const server_timings&, const server_timings&) = default;
 };
 
 struct choice {
@@ -76,7 +84,9 @@ struct choice {
     std::string text;
     std::string reasoning_content;
     std::vector<tool_call> tool_calls;
-    std::string finish_reason;
+    std::string finish_reason; ///< "" while a stream has not finished the choice
+
+    friend bool operator==(const choice&, const choice&) = default;
 };
 
 struct chat_response {

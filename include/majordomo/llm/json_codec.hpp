@@ -17,18 +17,22 @@ struct encode_options {
 };
 
 /// The JSON body of POST /chat/completions.
-std::string encode_chat_request(const chat_request& req, const encode_options& opts);
+std::string encode_chat_request(const chat_request& req, const encode_options& opts = {});
 
-/// Decodes a whole (non-streamed) response.
-/// @par Errors  Throws majordomo::error(client_errc::bad_json) quoting a bounded excerpt.
+/// Decodes a whole (non-streamed) response, leniently: missing optional fields, null
+/// content, empty choices, tool calls without `function`, null usage; unknown fields are
+/// kept in `raw`. A body that is an `{"error":...}` object throws the API error it describes.
+/// @par Errors  client_errc::bad_json quoting at most 200 bytes of the body; api_errc.
 chat_response decode_chat_response(std::string_view body);
 
-/// Decodes the JSON payload of one SSE `data:` event. An `{"error":...}` payload
-/// throws the API error it describes.
-/// @par Errors  client_errc::bad_json (bounded excerpt), api_errc.
+/// Decodes the JSON payload of one SSE `data:` event, with a per-thread chunk_decoder
+/// (see chunk_decoder.hpp for the rules; a stream may hold its own decoder instead).
+/// An `{"error":...}` payload throws the API error it describes.
+/// @par Errors  client_errc::bad_json (at most 200 bytes quoted), api_errc.
 chat_chunk decode_chat_chunk(std::string_view data);
 
-/// "data:<mime>;base64,<...>" for image bytes.
+/// "data:<mime>;base64,<...>" for image bytes; without a MIME type, it is sniffed
+/// from the bytes (PNG, JPEG, WebP, GIF; PNG when unknown).
 std::string to_data_url(const image_part& img);
 
 } // namespace majordomo::llm

@@ -16,6 +16,8 @@ const char* to_string(role r) noexcept;
 
 struct text_part {
     std::string text;
+
+    friend bool operator==(const text_part&, const text_part&) = default;
 };
 
 /// An image, as bytes with their MIME type (sent as a data: URL) or as a URL.
@@ -25,6 +27,25 @@ struct image_part {
     std::string data;      ///< raw bytes (not base64)
     std::string url;       ///< an http(s) or data: URL instead of bytes
     std::string detail;    ///< OpenAI "detail": auto, low or high; empty: not sent
+
+    /// Bytes (not base64) of type `mime`, sent as a `data:<mime>;base64,...` URL.
+    static image_part from_bytes(std::string bytes, std::string mime)
+    {
+        image_part p;
+        p.data = std::move(bytes);
+        p.mime_type = std::move(mime);
+        return p;
+    }
+    /// An http(s):// or data: URL the server fetches or decodes itself.
+    static image_part from_url(std::string u)
+    {
+        image_part p;
+        p.url = std::move(u);
+        return p;
+    }
+    bool is_url() const noexcept { return !url.empty(); }
+
+    friend bool operator==(const image_part&, const image_part&) = default;
 };
 
 using content_part = std::variant<text_part, image_part>;
@@ -34,6 +55,8 @@ struct tool_call {
     std::string id;
     std::string name;
     std::string arguments; ///< JSON text, as the model wrote it
+
+    friend bool operator==(const tool_call&, const tool_call&) = default;
 };
 
 /// A function the model may call; `parameters` is a JSON schema.
@@ -66,6 +89,8 @@ struct message {
 
     /// The text parts joined.
     std::string text() const;
+
+    friend bool operator==(const message&, const message&) = default;
 };
 
 } // namespace majordomo::llm
