@@ -86,7 +86,8 @@ classification from_http(http::errc e)
     switch (e) {
     case http::errc::response_truncated: return {k::transport, true, {}}; // the peer hung up mid-response
     case http::errc::bad_url:
-    case http::errc::unsupported_scheme: return {k::other, false, {}};
+    case http::errc::unsupported_scheme:
+    case http::errc::bad_request_field: return {k::other, false, {}}; // the caller's input: retrying cannot help
     case http::errc::header_limit_exceeded:
     case http::errc::body_limit_exceeded:
     case http::errc::bad_status_line:

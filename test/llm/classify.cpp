@@ -176,6 +176,7 @@ BOOST_AUTO_TEST_CASE(other_is_misuse_and_configuration)
     check(client_errc::unknown_provider, {k::other, false});
     check(make_error_code(http::errc::bad_url), {k::other, false});
     check(make_error_code(http::errc::unsupported_scheme), {k::other, false});
+    check(make_error_code(http::errc::bad_request_field), {k::other, false});
     check({}, {k::other, false});
     check({5, unknown_cat}, {k::other, false});
     check(make_api_error(302), {k::other, false});
