@@ -52,14 +52,23 @@ asio::awaitable<void> connection::async_connect(const origin& o, asio::ssl::cont
     auto ex = socket().get_executor();
     boost::system::error_code ec;
     auto address = asio::ip::make_address(o.host, ec);
+    boost::system::error_code cec;
     if (!ec) {
         // An IP literal needs no resolver (and its helper thread).
-        co_await socket().async_connect({address, o.port}, asio::use_awaitable);
+        asio::ip::tcp::endpoint to(address, o.port);
+        auto [e] = co_await socket().async_connect(to, asio::as_tuple(asio::use_awaitable));
+        cec = e;
     } else {
         asio::ip::tcp::resolver resolver(ex);
-        auto endpoints = co_await resolver.async_resolve(o.host, std::to_string(o.port), asio::use_awaitable);
-        co_await asio::async_connect(socket(), endpoints, asio::use_awaitable);
+        auto [rec, endpoints] =
+            co_await resolver.async_resolve(o.host, std::to_string(o.port), asio::as_tuple(asio::use_awaitable));
+        if (rec)
+            throw error(rec, "resolving " + o.host);
+        auto [e, used] = co_await asio::async_connect(socket(), endpoints, asio::as_tuple(asio::use_awaitable));
+        cec = e;
     }
+    if (cec)
+        throw error(cec, "connecting to " + o.key);
     counted_ = true;
     counters_->opened.fetch_add(1, std::memory_order_relaxed);
     counters_->open.fetch_add(1, std::memory_order_relaxed);

@@ -10,6 +10,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -546,6 +547,31 @@ BOOST_AUTO_TEST_CASE(an_unreadable_ca_file_fails_the_first_https_request)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A refused connection keeps its system error code and says where it tried to go.
+BOOST_AUTO_TEST_CASE(a_refused_connection_names_the_origin)
+{
+    asio::io_context ioc;
+    std::uint16_t port = 0;
+    {
+        asio::ip::tcp::acceptor probe(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+        port = probe.local_endpoint().port();
+    } // closed: nothing listens there now
+    majordomo::http::client client(ioc.get_executor());
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        const std::string origin = "http://127.0.0.1:" + std::to_string(port);
+        try {
+            co_await client.async_request(get(origin + "/v1/models?key=secret"));
+            BOOST_FAIL("connected to a closed port");
+        } catch (const majordomo::error& e) {
+            std::string what = e.what();
+            BOOST_TEST((e.code() == asio::error::connection_refused));
+            BOOST_TEST(what.find("connecting to " + origin) != std::string::npos, what);
+            BOOST_TEST(what.find("secret") == std::string::npos, what);
+        }
+        BOOST_TEST(client.stats().open == 0u);
+    }());
+}
 
 BOOST_AUTO_TEST_SUITE(malformed)
 
