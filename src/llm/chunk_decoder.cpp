@@ -9,43 +9,11 @@
 #include <memory>
 #include <optional>
 
-namespace majordomo::llm::detail {
-
-// One chunk's JSON: a monotonic arena whose first block lives in the same allocation
-// as the resource. The chunk's raw object shares it, so keeping raw costs one
-// allocation per chunk instead of one per JSON node.
-template <std::size_t N>
-class chunk_arena final : public json::memory_resource {
-    void* do_allocate(std::size_t n, std::size_t align) override { return mono_.allocate(n, align); }
-    void do_deallocate(void*, std::size_t, std::size_t) override {}
-    bool do_is_equal(const json::memory_resource& r) const noexcept override { return this == &r; }
-
-    alignas(std::max_align_t) unsigned char bytes_[N];
-    json::monotonic_resource mono_{bytes_, N};
-};
-
-} // namespace majordomo::llm::detail
-
-// Nodes in an arena need no destruction: the arena goes in one piece.
-template <std::size_t N>
-struct boost::json::is_deallocate_trivial<majordomo::llm::detail::chunk_arena<N>> : std::true_type {};
-
 namespace majordomo::llm {
 namespace json = boost::json;
 namespace {
 
 using namespace detail;
-
-// A chunk's DOM takes about three times its text; small arenas stay small because
-// callers may keep many chunks.
-json::storage_ptr make_arena(std::size_t text_size)
-{
-    if (text_size <= 320)
-        return json::make_shared_resource<chunk_arena<1024>>();
-    if (text_size <= 1200)
-        return json::make_shared_resource<chunk_arena<4096>>();
-    return json::make_shared_resource<json::monotonic_resource>(3 * text_size + 256);
-}
 
 void reset(choice_delta& d, int index)
 {
@@ -243,7 +211,7 @@ void chunk_decoder::decode(std::string_view data, chat_chunk& out)
     auto& m = *impl_;
     json::storage_ptr sp;
     if (m.options.keep_raw) {
-        sp = make_arena(data.size());
+        sp = make_json_arena(data.size());
     } else {
         out.raw.clear(); // raw is not kept: drop what an earlier decode left there
         m.scratch->release();

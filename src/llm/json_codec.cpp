@@ -9,6 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <memory>
 
 namespace majordomo::llm {
 namespace json = boost::json;
@@ -206,6 +207,7 @@ chat_response decode_chat_response(std::string_view body)
     json::parse_options opts;
     opts.allow_invalid_utf8 = true; // lenient in: keep the answer rather than fail on one byte
     json::parser p({}, opts);
+    p.reset(detail::make_json_arena(body.size())); // the response keeps the DOM as raw
     boost::system::error_code ec;
     const std::size_t consumed = p.write(body.data(), body.size(), ec);
     if (ec) // incomplete input is an error too: write() is given the whole text
@@ -213,10 +215,13 @@ chat_response decode_chat_response(std::string_view body)
     json::value v = p.release();
     if (!v.is_object())
         throw_bad_json("chat response is not a JSON object", body);
-    auto& o = v.get_object();
-    if (auto* e = field(o, "error"); e && !o.contains("choices"))
-        throw_in_band_error(o, body);
+    if (auto* e = field(v.get_object(), "error"); e && !v.get_object().contains("choices"))
+        throw_in_band_error(v.get_object(), body);
     chat_response r;
+    // Moved in by construction: assigning would copy the DOM out of its arena.
+    std::destroy_at(&r.raw);
+    std::construct_at(&r.raw, std::move(v.get_object()));
+    const auto& o = r.raw;
     r.id = str(o, "id");
     r.model = str(o, "model");
     if (auto* c = field(o, "created"))
@@ -260,7 +265,6 @@ chat_response decode_chat_response(std::string_view body)
         r.usage = decode_usage(*u);
     if (auto* t = field(o, "timings"))
         r.timings = decode_timings(*t);
-    r.raw = std::move(o);
     return r;
 }
 

@@ -3,9 +3,47 @@
 #include <majordomo/error.hpp>
 #include <majordomo/llm/error_body.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cstddef>
+
 namespace majordomo::llm::detail {
+
+// A monotonic arena whose first block lives in the same allocation as the resource.
+template <std::size_t N>
+class json_arena final : public json::memory_resource {
+public:
+    json_arena() noexcept {} // user-provided: value-initialising would zero the block first
+
+private:
+    void* do_allocate(std::size_t n, std::size_t align) override { return mono_.allocate(n, align); }
+    void do_deallocate(void*, std::size_t, std::size_t) override {}
+    bool do_is_equal(const json::memory_resource& r) const noexcept override { return this == &r; }
+
+    alignas(std::max_align_t) unsigned char bytes_[N];
+    json::monotonic_resource mono_{bytes_, N};
+};
+
+} // namespace majordomo::llm::detail
+
+// Nodes in an arena need no destruction: the arena goes in one piece.
+template <std::size_t N>
+struct boost::json::is_deallocate_trivial<majordomo::llm::detail::json_arena<N>> : std::true_type {};
+
+namespace majordomo::llm::detail {
+
+// A DOM takes about three times its text; small arenas stay small because callers may
+// keep many chunks.
+json::storage_ptr make_json_arena(std::size_t text_size)
+{
+    if (text_size <= 320)
+        return json::make_shared_resource<json_arena<1024>>();
+    if (text_size <= 1200)
+        return json::make_shared_resource<json_arena<4096>>();
+    return json::make_shared_resource<json::monotonic_resource>(3 * text_size + 256);
+}
+
 namespace {
 
 bool space(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }

@@ -4,6 +4,7 @@
 
 #include <majordomo/llm/chat.hpp>
 
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
 #include <cstdint>
@@ -19,6 +20,11 @@ namespace json = boost::json;
 inline constexpr std::size_t json_excerpt_limit = 200;
 /// Bytes of server text kept in diagnostics::server_message.
 inline constexpr std::size_t server_message_limit = 512;
+
+/// Storage for the DOM of one parsed text that a decoded value keeps as its raw JSON:
+/// one allocation (an arena sized from the text) instead of one per JSON node, freed
+/// in one piece with the last value using it.
+json::storage_ptr make_json_arena(std::size_t text_size);
 
 /// `s` without leading and trailing spaces, tabs, CRs and LFs.
 std::string_view trim(std::string_view s) noexcept;
