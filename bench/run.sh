@@ -51,6 +51,10 @@ http {
 }
 CONF
 nginx -t -q -c "$www/nginx.conf" -p "$www"
+if [ -s "$www/nginx.pid" ]; then # left over from an interrupted run
+    nginx -c "$www/nginx.conf" -p "$www" -s stop 2>/dev/null || true
+    sleep 1
+fi
 nginx -c "$www/nginx.conf" -p "$www"
 trap 'nginx -c "$www/nginx.conf" -p "$www" -s stop 2>/dev/null || true' EXIT
 sleep 0.5
