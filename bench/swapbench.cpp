@@ -150,6 +150,21 @@ public:
         co_return s;
     }
 
+    // `o.repeats` requests one after another: even ones to `even`, odd ones to `odd`
+    // (the same model for warm repeats, two for ping-pong). `prime` loads `even` first.
+    asio::awaitable<scenario> sequence(scenario sc, const std::string& even, const std::string& odd, bool stream,
+                                       bool prime)
+    {
+        if (prime)
+            co_await one(even, stream, false);
+        begin(sc.name, o_.repeats);
+        for (int i = 0; i < o_.repeats; ++i) {
+            auto s = co_await one(i % 2 ? odd : even, stream);
+            sc.samples.push_back(std::move(s));
+        }
+        co_return sc;
+    }
+
     void begin(const std::string& name, int total)
     {
         current_ = name;
@@ -196,23 +211,14 @@ asio::awaitable<std::vector<scenario>> run_all(llamaswap::provider& p, const opt
         }
         out.push_back(std::move(sc));
     }
-    // Warm: the model is loaded; no swap wait should show.
-    {
-        scenario sc{"warm_repeat", "repeated streamed requests to a loaded model", {}};
-        co_await r.one(a, true, false); // make sure it is loaded
-        r.begin(sc.name, o.repeats);
-        for (int i = 0; i < o.repeats; ++i)
-            sc.samples.push_back(co_await r.one(a, true));
-        out.push_back(std::move(sc));
-    }
-    // Ping-pong: every request swaps.
-    {
-        scenario sc{"ping_pong", "A/B/A/B streamed, each request swaps", {}};
-        r.begin(sc.name, o.repeats);
-        for (int i = 0; i < o.repeats; ++i)
-            sc.samples.push_back(co_await r.one(i % 2 ? a : b, true));
-        out.push_back(std::move(sc));
-    }
+    // Warm: the model is loaded; no swap wait should show. Ping-pong: every request swaps.
+    // (Scenarios are locals, not braced arguments of co_await: g++ 12 miscompiles those.)
+    scenario warm{"warm_repeat", "repeated streamed requests to a loaded model", {}};
+    auto warm_done = co_await r.sequence(std::move(warm), a, a, true, true);
+    out.push_back(std::move(warm_done));
+    scenario ping{"ping_pong", "A/B/A/B streamed, each request swaps", {}};
+    auto ping_done = co_await r.sequence(std::move(ping), b, a, true, false);
+    out.push_back(std::move(ping_done));
     // Burst: many concurrent requests for B arrive while A is loaded; one swap serves them.
     {
         scenario sc{"burst_during_swap", "concurrent streamed requests for a model being swapped in", {}};
@@ -232,21 +238,12 @@ asio::awaitable<std::vector<scenario>> run_all(llamaswap::provider& p, const opt
         out.push_back(std::move(sc));
     }
     // Whole responses, warm and swapping.
-    {
-        scenario sc{"whole_warm", "non-streamed requests to a loaded model", {}};
-        co_await r.one(a, false, false);
-        r.begin(sc.name, o.repeats);
-        for (int i = 0; i < o.repeats; ++i)
-            sc.samples.push_back(co_await r.one(a, false));
-        out.push_back(std::move(sc));
-    }
-    {
-        scenario sc{"whole_ping_pong", "non-streamed A/B, each request swaps", {}};
-        r.begin(sc.name, o.repeats);
-        for (int i = 0; i < o.repeats; ++i)
-            sc.samples.push_back(co_await r.one(i % 2 ? a : b, false));
-        out.push_back(std::move(sc));
-    }
+    scenario whole{"whole_warm", "non-streamed requests to a loaded model", {}};
+    auto whole_done = co_await r.sequence(std::move(whole), a, a, false, true);
+    out.push_back(std::move(whole_done));
+    scenario whole_ping{"whole_ping_pong", "non-streamed A/B, each request swaps", {}};
+    auto whole_ping_done = co_await r.sequence(std::move(whole_ping), b, a, false, false);
+    out.push_back(std::move(whole_ping_done));
     co_return out;
 }
 

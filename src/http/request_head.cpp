@@ -10,6 +10,8 @@
 
 namespace majordomo::http::detail {
 
+using boost::beast::iequals;
+
 namespace {
 
 // RFC 9110 token characters, as a table: the head is written on every request.
@@ -38,8 +40,6 @@ bool is_safe_value(std::string_view s) noexcept
 {
     throw error(make_error_code(errc::bad_request_field), std::move(what));
 }
-
-bool iequals(std::string_view a, std::string_view b) noexcept { return boost::beast::iequals(a, b); }
 
 } // namespace
 

@@ -227,9 +227,7 @@ void chunk_decoder::decode(std::string_view data, chat_chunk& out)
         throw_bad_json("stream chunk is not a JSON object", data);
     decode_object(v.get_object(), data, out);
     if (m.options.keep_raw) {
-        // Move-assigning would copy into raw's storage; take the arena along instead.
-        std::destroy_at(&out.raw);
-        std::construct_at(&out.raw, std::move(v.get_object()));
+        adopt(out.raw, std::move(v.get_object()));
     }
 }
 

@@ -218,9 +218,7 @@ chat_response decode_chat_response(std::string_view body)
     if (auto* e = field(v.get_object(), "error"); e && !v.get_object().contains("choices"))
         throw_in_band_error(v.get_object(), body);
     chat_response r;
-    // Moved in by construction: assigning would copy the DOM out of its arena.
-    std::destroy_at(&r.raw);
-    std::construct_at(&r.raw, std::move(v.get_object()));
+    adopt(r.raw, std::move(v.get_object()));
     const auto& o = r.raw;
     r.id = str(o, "id");
     r.model = str(o, "model");

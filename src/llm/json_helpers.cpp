@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <cstddef>
+#include <memory>
 
 namespace majordomo::llm::detail {
 
@@ -42,6 +43,12 @@ json::storage_ptr make_json_arena(std::size_t text_size)
     if (text_size <= 1200)
         return json::make_shared_resource<json_arena<4096>>();
     return json::make_shared_resource<json::monotonic_resource>(3 * text_size + 256);
+}
+
+void adopt(json::object& raw, json::object&& dom) noexcept
+{
+    std::destroy_at(&raw);
+    std::construct_at(&raw, std::move(dom)); // a move construction keeps dom's storage
 }
 
 namespace {

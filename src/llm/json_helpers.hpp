@@ -26,6 +26,10 @@ inline constexpr std::size_t server_message_limit = 512;
 /// in one piece with the last value using it.
 json::storage_ptr make_json_arena(std::size_t text_size);
 
+/// Puts `dom` into `raw` together with its storage (the arena it was parsed into).
+/// Move-assignment would copy it into raw's storage instead whenever the two differ.
+void adopt(json::object& raw, json::object&& dom) noexcept;
+
 /// `s` without leading and trailing spaces, tabs, CRs and LFs.
 std::string_view trim(std::string_view s) noexcept;
 
