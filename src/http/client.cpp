@@ -15,6 +15,7 @@
 #include <boost/url/parse.hpp>
 
 #include <array>
+#include <cctype>
 #include <mutex>
 
 namespace majordomo::http {
@@ -31,22 +32,62 @@ struct target {
     std::string path; // path and query
 };
 
+// A host we would connect to: letters, digits, '-', '.', '_' once percent-decoded. A NUL
+// or control byte in a host name would cut it short in OpenSSL's and the resolver's C
+// strings and so name a different host than the one checked.
+bool plausible_host_name(std::string_view h)
+{
+    if (h.empty() || h.size() > 253)
+        return false;
+    for (unsigned char c : h)
+        if (!(std::isalnum(c) || c == '-' || c == '.' || c == '_'))
+            return false;
+    return true;
+}
+
+// The URL is never echoed: it may carry a key in its userinfo or query.
+[[noreturn]] void throw_bad_url(const char* why)
+{
+    throw error(make_error_code(errc::bad_url), std::string("bad URL (not shown, it may hold secrets): ") + why);
+}
+
 target parse_target(const std::string& url)
 {
     auto u = boost::urls::parse_uri(url);
-    if (!u || u->host().empty())
-        throw error(make_error_code(errc::bad_url), "bad URL '" + url.substr(0, url.find('?')) + "'");
+    if (!u)
+        throw_bad_url("it is not an absolute URL");
     target t;
     auto scheme = u->scheme_id();
     if (scheme == boost::urls::scheme::https)
         t.origin.tls = true;
     else if (scheme != boost::urls::scheme::http)
         throw error(make_error_code(errc::unsupported_scheme), "scheme '" + std::string(u->scheme()) + "'");
-    t.origin.host = u->host_address();
+    switch (u->host_type()) {
+    case boost::urls::host_type::ipv4: t.origin.host = u->host_ipv4_address().to_string(); break;
+    case boost::urls::host_type::ipv6: t.origin.host = u->host_ipv6_address().to_string(); break;
+    case boost::urls::host_type::name:
+        t.origin.host = u->host_name();
+        if (!plausible_host_name(t.origin.host))
+            throw_bad_url("the host name holds bytes a host name cannot have (NUL, control, space, %-escapes)");
+        break;
+    default: throw_bad_url("it has no host, or a host of an unsupported form");
+    }
     const std::uint16_t default_port = t.origin.tls ? 443 : 80;
-    t.origin.port = u->has_port() ? u->port_number() : default_port;
+    t.origin.port = default_port;
+    if (u->has_port()) {
+        const auto port = u->port();
+        unsigned long v = 0;
+        for (char c : port)
+            v = std::min(v * 10 + static_cast<unsigned long>(c - '0'), 65536ul); // Boost.URL admits digits only
+        if (port.empty() || v == 0 || v > 65535)
+            throw_bad_url("the port must be a number from 1 to 65535");
+        t.origin.port = static_cast<std::uint16_t>(v);
+    }
     t.origin.set_key();
-    t.host_header = std::string(u->encoded_host_and_port());
+    const bool ipv6 = u->host_type() == boost::urls::host_type::ipv6;
+    t.host_header = ipv6 ? "[" + t.origin.host + "]" : t.origin.host;
+    if (t.origin.port != default_port)
+        t.host_header += ":" + std::to_string(t.origin.port);
     t.path = std::string(u->encoded_target());
     if (t.path.empty() || t.path.front() != '/')
         t.path.insert(0, "/");
@@ -125,42 +166,116 @@ std::string where(const detail::origin& o, std::string_view path)
 {
     return o.key + std::string(path.substr(0, path.find('?')));
 }
+
+using body_parser = bh::response_parser<bh::buffer_body>;
+
+// The idle time a Keep-Alive: timeout=N hint allows, a second short of the server's
+// own limit so that a request never races the server's close; nullopt without a hint.
+std::optional<std::chrono::seconds> keep_alive_hint(std::string_view v)
+{
+    for (std::size_t at = 0; (at = v.find('=', at)) != std::string_view::npos; ++at) {
+        auto name = v.substr(0, at);
+        name = name.substr(name.find_last_of(" ,;") + 1);
+        if (!boost::beast::iequals(name, "timeout"))
+            continue;
+        std::int64_t n = 0;
+        std::size_t i = at + 1;
+        for (; i < v.size() && v[i] >= '0' && v[i] <= '9' && n < 1'000'000; ++i)
+            n = n * 10 + (v[i] - '0');
+        if (i == at + 1)
+            return std::nullopt;
+        return std::chrono::seconds(std::max<std::int64_t>(n - 1, 0));
+    }
+    return std::nullopt;
+}
+
+// What sits unparsed when the buffer overflows inside a chunked body is a chunk-size
+// line or, after the last chunk's line, the trailer section.
+errc chunked_overflow(const boost::beast::flat_buffer& b)
+{
+    std::string_view v(static_cast<const char*>(b.data().data()), b.size());
+    if (v.starts_with("\r\n"))
+        v.remove_prefix(2);
+    const auto digits = v.find_first_not_of('0');
+    const auto eol = v.find("\r\n");
+    const bool last_chunk = digits != 0 && digits != std::string_view::npos && eol != std::string_view::npos &&
+                            v.find_first_not_of("0", 0) >= digits && (v[digits] == ';' || v[digits] == '\r' ||
+                                                                      v[digits] == ' ' || v[digits] == '\t');
+    return last_chunk ? errc::trailer_limit_exceeded : errc::chunk_line_limit_exceeded;
+}
+
 } // namespace
 
 struct response_stream::impl {
     detail::lease lease;
-    bh::response_parser<bh::buffer_body> parser;
+    std::optional<body_parser> parser;
     int status = 0;
     http::fields headers;
     http::timings timings;
     detail::origin origin;
     std::string path;
     std::optional<std::size_t> body_limit; // for async_read_all: the opening client's limit
-    bool done = false;
+    // How long the connection may idle in the pool after this response; zero: not at all
+    // (HTTP/1.0, Connection: close, a Keep-Alive timeout of a second or less).
+    clock::duration idle_age{};
+    bool done = false;   // nothing more to read: the end, an error or close()
+    bool closed = false; // ended by an error or close(): reading again is an error
 
-    // The body was read to its end: the connection may serve another request.
+    // The body was read to its end: the connection may serve another request, unless
+    // the server said otherwise or sent bytes beyond the response.
     void finish() noexcept
     {
         done = true;
         timings.end = clock::now();
         auto* c = lease.get();
-        if (c && parser.keep_alive() && c->buffer().size() == 0)
+        if (c && idle_age > clock::duration::zero() && parser->keep_alive() && c->buffer().size() == 0) {
+            c->idle_expiry = timings.end + idle_age;
             lease.release_reusable();
-        else
+        } else {
             lease.release_closed();
+        }
     }
 
     [[noreturn]] void fail(boost::system::error_code ec, std::string_view phase)
     {
         done = true;
+        closed = true;
         lease.release_closed();
-        throw error(detail::map_read_error(ec), std::string(phase) + " " + where(origin, path));
+        throw error(ec, std::string(phase) + " " + where(origin, path));
+    }
+
+    // Checks the final response's framing beyond what Beast's parser refuses; sets how
+    // long its connection may idle afterwards.
+    void check_framing(const client_params& params)
+    {
+        auto& msg = parser->get();
+        const bool te = msg.find(bh::field::transfer_encoding) != msg.end();
+        const bool cl = msg.find(bh::field::content_length) != msg.end();
+        // Beast refuses chunked with Content-Length; any other coding is one we cannot
+        // decode and, with Content-Length, a request-smuggling shape (RFC 9112 6.3).
+        if (te && (cl || !parser->chunked()) && !parser->is_done())
+            fail(errc::bad_framing, "reading response headers from");
+        if (msg.version() != 11 || !parser->keep_alive())
+            return; // read to its end, then closed
+        clock::duration age = params.max_idle_age;
+        if (auto hint = keep_alive_hint(msg[bh::field::keep_alive]))
+            age = std::min<clock::duration>(age, *hint);
+        idle_age = age;
+    }
+
+    // Maps a read error of the body phase, where a full buffer means an endless chunk
+    // line or trailer (the headers have their own limit in Beast's parser).
+    boost::system::error_code body_error(boost::system::error_code ec) const
+    {
+        if (ec == bh::error::buffer_overflow && lease.get())
+            return chunked_overflow(lease.get()->buffer());
+        return detail::map_read_error(ec);
     }
 };
 
 namespace {
 
-// The server closed a pooled connection before answering: safe to send again.
+// The server closed a pooled connection before answering.
 bool is_stale(boost::system::error_code ec)
 {
     return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
@@ -168,10 +283,15 @@ bool is_stale(boost::system::error_code ec)
            ec == asio::ssl::error::stream_truncated;
 }
 
+// Methods a server may receive twice without harm (RFC 9110 9.2.2), narrowed to those
+// this client's callers use for reads.
+bool is_idempotent(std::string_view method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
+
 } // namespace
 
-// Sends the request and reads the status and headers, retrying once on a fresh
-// connection when a reused one turns out to have been closed by the server.
+// Sends the request and reads the status and headers, skipping interim (1xx) responses.
+// A reused connection is tried again on a fresh one only when the request provably was
+// not acted on: its write failed, or it is idempotent and no response byte came back.
 asio::awaitable<std::unique_ptr<response_stream::impl>>
 client::impl::open_stream(std::shared_ptr<impl> self, request req, std::optional<std::size_t> body_limit)
 {
@@ -185,7 +305,8 @@ client::impl::open_stream(std::shared_ptr<impl> self, request req, std::optional
 
     for (int attempt = 0;; ++attempt) {
         if (!lease.get()) {
-            auto c = std::make_unique<detail::connection>(self->ex, self->pool->counters());
+            auto c = std::make_unique<detail::connection>(self->ex, self->pool->counters(),
+                                                          self->params.header_limit);
             asio::ssl::context* tls = nullptr;
             if (tgt.origin.tls)
                 tls = &self->tls_context();
@@ -197,44 +318,66 @@ client::impl::open_stream(std::shared_ptr<impl> self, request req, std::optional
         t.reused_connection = conn->reused;
 
         auto s = std::make_unique<response_stream::impl>();
-        s->parser.header_limit(static_cast<std::uint32_t>(
-            std::min<std::size_t>(self->params.header_limit, std::numeric_limits<std::uint32_t>::max())));
-        s->parser.body_limit(body_limit ? boost::optional<std::uint64_t>(*body_limit) : boost::none);
-        if (head_only)
-            s->parser.skip(true);
-
+        s->origin = tgt.origin;
+        s->path = tgt.path;
         auto [wec, wn] = co_await conn->visit(
             [&](auto& stream) { return asio::async_write(stream, wire, asio::as_tuple(asio::use_awaitable)); });
         boost::system::error_code ec = wec;
+        bool received = false;
         if (!ec) {
             t.request_written = clock::now();
-            auto [rec, rn] = co_await conn->visit([&](auto& stream) {
-                return bh::async_read_header(stream, conn->buffer(), s->parser, asio::as_tuple(asio::use_awaitable));
-            });
-            ec = rec;
+            // Interim responses share the header budget, so endless 1xx lines end too.
+            std::size_t head_budget = self->params.header_limit;
+            for (;;) {
+                auto& p = s->parser.emplace();
+                p.header_limit(static_cast<std::uint32_t>(
+                    std::clamp<std::size_t>(head_budget, 1, std::numeric_limits<std::uint32_t>::max())));
+                p.body_limit(body_limit ? boost::optional<std::uint64_t>(*body_limit) : boost::none);
+                if (head_only)
+                    p.skip(true);
+                auto [rec, rn] = co_await conn->visit([&](auto& stream) {
+                    return bh::async_read_header(stream, conn->buffer(), p, asio::as_tuple(asio::use_awaitable));
+                });
+                ec = rec;
+                received = received || p.got_some() || conn->buffer().size() != 0;
+                if (ec || p.get().result_int() / 100 != 1)
+                    break;
+                if (p.get().result_int() == 101) {
+                    s->lease = std::move(lease);
+                    s->fail(errc::unexpected_upgrade, "reading response headers from");
+                }
+                if (rn >= head_budget) {
+                    ec = bh::error::header_limit;
+                    break;
+                }
+                head_budget -= rn;
+            }
         }
         if (!ec) {
             t.headers_received = clock::now();
-            auto& msg = s->parser.get();
+            auto& msg = s->parser->get();
             s->status = msg.result_int();
             s->headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
             for (const auto& f : msg)
                 s->headers.push_back({std::string(f.name_string()), std::string(f.value())});
             s->timings = t;
-            s->origin = std::move(tgt.origin);
-            s->path = std::move(tgt.path);
             s->lease = std::move(lease);
-            if (s->parser.is_done())
+            s->check_framing(self->params);
+            if (s->parser->is_done())
                 s->finish();
             co_return s;
         }
-        if (conn->reused && attempt == 0 && !s->parser.got_some() && is_stale(ec)) {
+        const bool not_acted_on = wec || (is_idempotent(req.method) && !received);
+        const bool reused = conn->reused;
+        if (reused && attempt == 0 && is_stale(ec) && not_acted_on) {
             lease.drop_connection();
             continue;
         }
         lease.release_closed();
-        throw error(detail::map_read_error(ec), (wec ? "writing request to " : "reading response headers from ") +
-                                                      where(tgt.origin, tgt.path));
+        std::string what = (wec ? "writing request to " : "reading response headers from ") + where(tgt.origin, tgt.path);
+        if (reused && is_stale(ec) && !not_acted_on)
+            what += " (on a reused connection; not re-sent, since the server may have acted on it)";
+        throw error(detail::map_read_error(ec), std::move(what));
     }
 }
 
@@ -252,31 +395,63 @@ void response_stream::close() noexcept
 {
     if (impl_ && !impl_->done) {
         impl_->done = true;
+        impl_->closed = true;
         impl_->lease.release_closed();
     }
+}
+
+bool response_stream::try_finish() noexcept
+{
+    auto& s = *impl_;
+    if (s.done)
+        return !s.closed;
+    auto* conn = s.lease.get();
+    auto& p = *s.parser;
+    // Parses what is buffered; any body byte left there, or a body that needs another
+    // read (e.g. one that ends at EOF), means the connection cannot be kept.
+    for (int i = 0; conn && i < 4 && !p.is_done(); ++i) {
+        char scratch[1];
+        p.get().body().data = scratch;
+        p.get().body().size = sizeof scratch;
+        boost::system::error_code ec;
+        const std::size_t used = p.put(conn->buffer().data(), ec);
+        conn->buffer().consume(used);
+        if ((ec && ec != bh::error::need_buffer) || p.get().body().size != sizeof scratch || used == 0)
+            break;
+    }
+    if (conn && p.is_done()) {
+        s.finish();
+        return true;
+    }
+    close();
+    return false;
 }
 
 asio::awaitable<std::size_t> response_stream::async_read_some(std::span<char> buf)
 {
     auto& s = *impl_;
+    if (s.closed)
+        throw error(make_error_code(errc::stream_closed), "reading response body from " + where(s.origin, s.path));
     if (s.done || buf.empty())
         co_return 0;
     auto* conn = s.lease.get();
+    auto& p = *s.parser;
     for (;;) {
-        auto& body = s.parser.get().body();
+        auto& body = p.get().body();
         body.data = buf.data();
         body.size = buf.size();
         auto [ec, n] = co_await conn->visit([&](auto& stream) {
-            return bh::async_read_some(stream, conn->buffer(), s.parser, asio::as_tuple(asio::use_awaitable));
+            return bh::async_read_some(stream, conn->buffer(), p, asio::as_tuple(asio::use_awaitable));
         });
         if (ec == bh::error::need_buffer)
             ec = {};
-        if (ec)
-            s.fail(ec, "reading response body from");
+        if (ec) {
+            s.fail(s.body_error(ec), "reading response body from");
+        }
         const std::size_t got = buf.size() - body.size;
         if (got && s.timings.first_byte == clock::time_point{})
             s.timings.first_byte = clock::now();
-        if (s.parser.is_done())
+        if (p.is_done())
             s.finish();
         if (got || s.done)
             co_return got;
@@ -288,15 +463,16 @@ asio::awaitable<std::string> response_stream::async_read_all()
     std::string out;
     std::size_t used = 0;
     // Sized from Content-Length when there is one, so the body is read in place once.
-    const auto cl = impl_->parser.content_length_remaining();
+    const auto cl = impl_->parser->content_length_remaining();
     std::size_t step = cl ? static_cast<std::size_t>(std::min<std::uint64_t>(*cl, 1 << 24)) : 16 * 1024;
     while (!impl_->done) {
         if (out.size() - used < 1)
             out.resize(used + std::max<std::size_t>(step, 1));
         const std::size_t n = co_await async_read_some({out.data() + used, out.size() - used});
         used += n;
-        if (impl_->body_limit && used > *impl_->body_limit)
+        if (impl_->body_limit && used > *impl_->body_limit) {
             impl_->fail(errc::body_limit_exceeded, "reading response body from");
+        }
         step = std::max<std::size_t>(step, used); // grow geometrically when unsized
     }
     out.resize(used);

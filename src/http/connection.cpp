@@ -8,19 +8,26 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <openssl/x509_vfy.h>
 
 namespace majordomo::http::detail {
 
 namespace asio = boost::asio;
 
-connection::connection(asio::any_io_executor ex, std::shared_ptr<connection_counters> counters)
-    : stream_(std::in_place_type<tcp_socket>, std::move(ex)), counters_(std::move(counters))
+connection::connection(asio::any_io_executor ex, std::shared_ptr<connection_counters> counters,
+                       std::size_t buffer_limit)
+    : stream_(std::in_place_type<tcp_socket>, std::move(ex)), buffer_(std::max<std::size_t>(buffer_limit, 512)),
+      counters_(std::move(counters))
 {
     // Beast reads at most the buffer's free capacity per call: without room, a streamed
     // body costs one read system call per few hundred bytes.
-    buffer_.reserve(read_buffer_size);
+    buffer_.reserve(std::min(read_buffer_size, buffer_.max_size()));
 }
 
 connection::~connection() { close(); }
@@ -35,6 +42,17 @@ connection::tcp_socket& connection::socket() noexcept
 bool connection::is_open() const noexcept
 {
     return const_cast<connection*>(this)->socket().is_open();
+}
+
+bool connection::quiet() noexcept
+{
+    auto& s = socket();
+    if (!s.is_open() || buffer_.size() != 0)
+        return false;
+    char probe;
+    // A peek that must not wait: EAGAIN means the peer is still there and silent.
+    const auto n = ::recv(s.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 void connection::close() noexcept
@@ -72,7 +90,11 @@ asio::awaitable<void> connection::async_connect(const origin& o, asio::ssl::cont
     counted_ = true;
     counters_->opened.fetch_add(1, std::memory_order_relaxed);
     counters_->open.fetch_add(1, std::memory_order_relaxed);
-    socket().set_option(asio::ip::tcp::no_delay(true));
+    boost::system::error_code oec;
+    socket().set_option(asio::ip::tcp::no_delay(true), oec);
+    // Liveness detection for idle and long-waiting connections, not a bound on calls:
+    // a peer that vanished (NAT, load balancer) is eventually reported.
+    socket().set_option(asio::socket_base::keep_alive(true), oec);
 
     if (!o.tls)
         co_return;
@@ -81,18 +103,22 @@ asio::awaitable<void> connection::async_connect(const origin& o, asio::ssl::cont
     SSL* ssl = s.native_handle();
     const bool is_ip = !ec;
     // SNI carries names only (RFC 6066); verification checks the name or the IP SAN.
-    if (!is_ip)
-        SSL_set_tlsext_host_name(ssl, o.host.c_str());
+    // Each set-up call is checked: one that fails silently would turn verification off.
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-    if (is_ip)
-        X509_VERIFY_PARAM_set1_ip_asc(param, o.host.c_str());
-    else
-        X509_VERIFY_PARAM_set1_host(param, o.host.c_str(), o.host.size());
+    const bool set_up = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, o.host.c_str()) == 1
+                              : SSL_set_tlsext_host_name(ssl, o.host.c_str()) == 1 &&
+                                    X509_VERIFY_PARAM_set1_host(param, o.host.data(), o.host.size()) == 1;
+    if (!set_up) {
+        const unsigned long code = ERR_get_error();
+        ERR_clear_error();
+        throw error(boost::system::error_code(static_cast<int>(code ? code : 1), asio::error::get_ssl_category()),
+                    "setting up TLS verification for " + o.key + " failed; check the host name in the URL");
+    }
 
     auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
     if (hec) {
         long verify = SSL_get_verify_result(ssl);
-        std::string why = "TLS handshake with " + o.host + ":" + std::to_string(o.port) + " failed";
+        std::string why = "TLS handshake with " + o.key + " failed";
         if (verify != X509_V_OK) {
             why += ": certificate verification failed (";
             why += X509_verify_cert_error_string(verify);

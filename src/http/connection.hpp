@@ -9,6 +9,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,7 +25,11 @@ struct origin {
 
     std::string key; ///< scheme://host:port, set by set_key(): the pool's map key and what messages name
 
-    void set_key() { key = (tls ? "https://" : "http://") + host + ":" + std::to_string(port); }
+    void set_key()
+    {
+        const bool ipv6 = host.find(':') != std::string::npos;
+        key = (tls ? "https://" : "http://") + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+    }
 };
 
 /// Counters shared by a pool and its connections; they outlive both.
@@ -38,7 +43,10 @@ public:
     using tcp_socket = boost::asio::ip::tcp::socket;
     using tls_stream = boost::asio::ssl::stream<tcp_socket>;
 
-    connection(boost::asio::any_io_executor ex, std::shared_ptr<connection_counters> counters);
+    /// `buffer_limit` bounds the read buffer: what the parser may hold unparsed (headers,
+    /// a chunk-size line, the trailer section).
+    connection(boost::asio::any_io_executor ex, std::shared_ptr<connection_counters> counters,
+               std::size_t buffer_limit);
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
     ~connection();
@@ -64,8 +72,16 @@ public:
     /// connection may be in an unknown state, and the server does not need it.
     void close() noexcept;
 
+    /// For an idle connection: true when nothing arrived since its last response and the
+    /// peer has not closed it. Never blocks. A connection that fails this may have been
+    /// closed by the server or carry bytes nobody asked for: it must not be reused.
+    bool quiet() noexcept;
+
     /// True once it has carried a complete exchange and went back to the pool.
     bool reused = false;
+    /// When an idle connection stops being reusable (the server's Keep-Alive timeout or
+    /// client_params::max_idle_age).
+    std::chrono::steady_clock::time_point idle_expiry;
 
 private:
     tcp_socket& socket() noexcept;

@@ -43,10 +43,13 @@ asio::awaitable<lease> connection_pool::async_acquire(const origin& o)
             slot = std::make_shared<origin_state>();
         st = slot;
         // Most recently used first: the least likely to have been closed by the server.
+        // One that expired, was closed by the server or holds unasked-for bytes is
+        // dropped here, before any request is written to it.
+        const auto now = std::chrono::steady_clock::now();
         while (!st->idle.empty()) {
             auto c = std::move(st->idle.back());
             st->idle.pop_back();
-            if (c->is_open())
+            if (now < c->idle_expiry && c->quiet())
                 co_return lease(shared_from_this(), st, std::move(c));
             --st->slots;
         }
@@ -92,16 +95,24 @@ void connection_pool::release(const std::shared_ptr<void>& state, std::unique_pt
     auto& st = *static_cast<origin_state*>(state.get());
     if (c && (!reusable || !c->is_open()))
         c.reset(); // closes it
+    if (c)
+        c->reused = true; // whoever takes it next, a waiter or the idle list
     std::shared_ptr<waiter> to;
+    std::deque<std::unique_ptr<connection>> expired; // closed outside the lock
     {
         std::lock_guard lock(mutex_);
         if (!hand_over(st, c, to)) {
-            if (c) {
-                c->reused = true;
+            if (c)
                 st.idle.push_back(std::move(c));
-            } else {
+            else
                 --st.slots;
-            }
+        }
+        // The oldest idle connections sit at the front; drop those past their expiry.
+        const auto now = std::chrono::steady_clock::now();
+        while (!st.idle.empty() && st.idle.front()->idle_expiry <= now) {
+            expired.push_back(std::move(st.idle.front()));
+            st.idle.pop_front();
+            --st.slots;
         }
     }
     // Outside the lock: a receiver could otherwise be resumed while we hold it.
@@ -124,7 +135,7 @@ pool_stats connection_pool::stats() const
 
 void connection_pool::close_idle()
 {
-    std::deque<std::unique_ptr<connection>> closing;
+    std::deque<std::unique_ptr<connection>> closing; // closed after the lock is released
     std::lock_guard lock(mutex_);
     for (auto& [key, st] : origins_) {
         st->slots -= st->idle.size();

@@ -15,8 +15,8 @@ public:
     {
         switch (static_cast<errc>(ev)) {
         case errc::header_limit_exceeded:
-            return "the response headers exceeded client_params::header_limit; raise it if the server "
-                   "legitimately sends large headers";
+            return "the response status line and headers exceeded client_params::header_limit; raise it "
+                   "if the server legitimately sends large headers";
         case errc::body_limit_exceeded:
             return "the response body exceeded client_params::body_limit; raise it or read the body as a "
                    "stream with async_open";
@@ -34,6 +34,21 @@ public:
         case errc::bad_request_field:
             return "a request method or header field cannot be sent: names must be HTTP tokens and values "
                    "must not hold CR, LF or NUL; remove or encode the offending field";
+        case errc::chunk_line_limit_exceeded:
+            return "a chunk-size line of the chunked body (with its extensions) exceeded "
+                   "client_params::header_limit; the server is misbehaving";
+        case errc::trailer_limit_exceeded:
+            return "the trailer section of the chunked body exceeded client_params::header_limit; raise it "
+                   "if the server legitimately sends large trailers";
+        case errc::bad_framing:
+            return "the response's framing is ambiguous or unsupported (Content-Length with "
+                   "Transfer-Encoding, a malformed Content-Length, or a transfer coding other than chunked); "
+                   "the connection was closed";
+        case errc::unexpected_upgrade:
+            return "the server answered 101 Switching Protocols to a request that asked for no upgrade";
+        case errc::stream_closed:
+            return "the response stream was ended by an earlier error, cancellation or close(); its "
+                   "connection is closed, so send the request again";
         }
         return "unknown majordomo http error";
     }
@@ -69,9 +84,10 @@ boost::system::error_code map_read_error(boost::system::error_code ec)
         case bh::error::bad_line_ending:
         case bh::error::bad_field:
         case bh::error::bad_value:
-        case bh::error::bad_content_length:
-        case bh::error::bad_transfer_encoding:
         case bh::error::bad_obs_fold: return errc::bad_header;
+        case bh::error::bad_content_length:
+        case bh::error::multiple_content_length:
+        case bh::error::bad_transfer_encoding: return errc::bad_framing;
         default: return ec;
         }
     }

@@ -88,7 +88,12 @@ classification from_http(http::errc e)
     case http::errc::bad_url:
     case http::errc::unsupported_scheme:
     case http::errc::bad_request_field: return {k::other, false, {}}; // the caller's input: retrying cannot help
+    case http::errc::stream_closed: return {k::other, false, {}};     // the caller read a stream that had ended
     case http::errc::header_limit_exceeded:
+    case http::errc::chunk_line_limit_exceeded:
+    case http::errc::trailer_limit_exceeded:
+    case http::errc::bad_framing:
+    case http::errc::unexpected_upgrade:
     case http::errc::body_limit_exceeded:
     case http::errc::bad_status_line:
     case http::errc::bad_header:

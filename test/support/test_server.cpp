@@ -221,6 +221,18 @@ public:
         timer_.cancel();
     }
 
+    void reset() override
+    {
+        if (closed_)
+            return;
+        boost::system::error_code ignored;
+        sock_.set_option(asio::socket_base::linger(true, 0), ignored);
+        closed_ = true;
+        idle_ = false;
+        sock_.close(ignored);
+        timer_.cancel();
+    }
+
     bool is_open() const override { return !closed_; }
 
     asio::awaitable<void> async_respond(int status, std::string body, header_list headers,
@@ -297,9 +309,9 @@ private:
 } // namespace
 
 struct test_server::impl {
-    impl(asio::any_io_executor e, const test_ca* ca)
-        : ex(std::move(e)),
-          acceptor(asio::make_strand(ex), tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0))
+    impl(asio::any_io_executor e, const test_ca* ca, const std::string& address)
+        : ex(std::move(e)), acceptor(asio::make_strand(ex), tcp::endpoint(asio::ip::make_address(address), 0)),
+          host(address.find(':') == std::string::npos ? address : "[" + address + "]")
     {
         port = acceptor.local_endpoint().port();
         if (ca) {
@@ -401,12 +413,13 @@ struct test_server::impl {
     mutable std::mutex mutex; // guards what follows
     handler on_req;
     conn_handler on_conn;
+    std::string host; // as written in a URL
     std::vector<received_request> recorded;
     std::vector<std::weak_ptr<connection>> conns;
 };
 
-test_server::test_server(asio::any_io_executor ex, const test_ca* tls)
-    : impl_(std::make_shared<impl>(std::move(ex), tls))
+test_server::test_server(asio::any_io_executor ex, const test_ca* tls, const std::string& address)
+    : impl_(std::make_shared<impl>(std::move(ex), tls, address))
 {
     asio::co_spawn(impl_->acceptor.get_executor(), impl::accept_loop(impl_), rethrow);
 }
@@ -415,7 +428,7 @@ test_server::~test_server() { stop(); }
 
 std::uint16_t test_server::port() const { return impl_->port; }
 
-std::string test_server::url() const { return url_for_host("127.0.0.1"); }
+std::string test_server::url() const { return url_for_host(impl_->host); }
 
 std::string test_server::url_for_host(const std::string& host) const
 {

@@ -98,6 +98,8 @@ public:
     virtual boost::asio::awaitable<void> async_stall() = 0;
     /// Closes the socket now, without a TLS close_notify: an abrupt close.
     virtual void close() = 0;
+    /// Closes with a TCP reset (SO_LINGER 0): the peer's next read or write fails with RST.
+    virtual void reset() = 0;
     virtual bool is_open() const = 0;
 
 protected:
@@ -119,7 +121,7 @@ protected:
     ~exchange() = default;
 };
 
-/// Listens on 127.0.0.1, port 0, and serves on the given executor; each connection runs on its own
+/// Listens on 127.0.0.1 (or a given address), port 0, and serves on the given executor; each connection runs on its own
 /// strand, so the io_context may run on several threads. Handlers run on that strand: state they
 /// share with the test or with other connections needs its own synchronisation on such a context.
 class test_server {
@@ -130,15 +132,17 @@ public:
     /// the connection is closed when it returns.
     using conn_handler = std::function<boost::asio::awaitable<void>(raw_connection&)>;
 
-    /// TLS with the CA's leaf certificate when `tls` is set (it is only read here).
-    explicit test_server(boost::asio::any_io_executor ex, const test_ca* tls = nullptr);
+    /// TLS with the CA's leaf certificate when `tls` is set (it is only read here); listens on
+    /// `address` (an IPv4 or IPv6 literal).
+    explicit test_server(boost::asio::any_io_executor ex, const test_ca* tls = nullptr,
+                         const std::string& address = "127.0.0.1");
     /// Calls stop().
     ~test_server();
     test_server(const test_server&) = delete;
     test_server& operator=(const test_server&) = delete;
 
     std::uint16_t port() const;
-    /// "http://127.0.0.1:PORT" or "https://127.0.0.1:PORT".
+    /// "http://127.0.0.1:PORT" or "https://127.0.0.1:PORT" ("http://[::1]:PORT" on IPv6).
     std::string url() const;
     /// The same with another host name, e.g. "localhost".
     std::string url_for_host(const std::string& host) const;

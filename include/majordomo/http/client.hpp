@@ -8,6 +8,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -25,8 +26,13 @@ struct tls_params {
 
 struct client_params {
     std::size_t max_connections_per_origin = 64; ///< waiting for a free one is cancellable
-    std::size_t header_limit = 64 * 1024;        ///< bytes of response status line and headers
+    /// Bytes of the response status line and headers (1xx interim responses included),
+    /// and, separately, of each chunk-size line and of a chunked body's trailer section.
+    std::size_t header_limit = 64 * 1024;
     std::size_t body_limit = 64 * 1024 * 1024;   ///< bytes of a whole body (async_request, read_all)
+    /// Longest an idle connection is kept for reuse; a server's `Keep-Alive: timeout=N`
+    /// shortens it to N - 1 s. Idle connections are checked for a close before reuse too.
+    std::chrono::steady_clock::duration max_idle_age = std::chrono::seconds(15);
     tls_params tls;
     std::string user_agent = "majordomo/0.1";
 };
@@ -55,8 +61,10 @@ public:
     const http::fields& headers() const noexcept;
 
     /// Reads some body bytes into `buf`; returns 0 at the end of the body.
-    /// @par Errors  errc::bad_chunk, errc::response_truncated, transport errors.
-    /// @par Cancellation  Terminal: the connection is closed.
+    /// @par Errors  errc::bad_chunk, errc::response_truncated, errc::chunk_line_limit_exceeded,
+    ///   errc::trailer_limit_exceeded, transport errors; errc::stream_closed once an earlier
+    ///   error, cancellation or close() ended the stream.
+    /// @par Cancellation  Terminal: the connection is closed and the stream ends.
     boost::asio::awaitable<std::size_t> async_read_some(std::span<char> buf);
 
     /// Reads the rest of the body, bounded by client_params::body_limit.
@@ -70,6 +78,11 @@ public:
 
     /// Abandons the body and closes the connection.
     void close() noexcept;
+
+    /// Ends the body with what is already buffered, without I/O: true when that completes
+    /// it (the connection then goes back to the pool if it may), else closes the stream
+    /// and returns false. For a caller that has what it wanted, e.g. after `data: [DONE]`.
+    bool try_finish() noexcept;
 
 private:
     friend class client;

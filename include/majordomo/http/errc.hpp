@@ -6,7 +6,7 @@
 namespace majordomo::http {
 
 enum class errc {
-    header_limit_exceeded = 1, ///< response headers larger than client_params::header_limit
+    header_limit_exceeded = 1, ///< status line and headers (interim responses included) over client_params::header_limit
     body_limit_exceeded,       ///< response body larger than client_params::body_limit
     bad_status_line,           ///< the response did not start with a valid HTTP/1.x status line
     bad_header,                ///< a malformed header field, Content-Length or Transfer-Encoding
@@ -15,6 +15,11 @@ enum class errc {
     bad_url,                   ///< the request URL could not be parsed
     unsupported_scheme,        ///< the URL scheme is neither http nor https
     bad_request_field,         ///< a request method or header the client refuses to send (CR, LF, NUL, not a token)
+    chunk_line_limit_exceeded, ///< a chunk-size line with its extensions over client_params::header_limit
+    trailer_limit_exceeded,    ///< the trailer section of a chunked body over client_params::header_limit
+    bad_framing,               ///< Content-Length with Transfer-Encoding, a bad Content-Length, or an unknown transfer coding
+    unexpected_upgrade,        ///< 101 Switching Protocols to a request that asked for no upgrade
+    stream_closed,             ///< reading a response_stream that an error, a cancellation or close() ended
 };
 
 const boost::system::error_category& get_http_category() noexcept;
