@@ -1,6 +1,7 @@
 # Warnings, sanitizers and ccache for the project's own targets.
 option(MAJORDOMO_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
-option(MAJORDOMO_WERROR "Treat warnings as errors in the project's own code" ON)
+# Off when built inside another project: a newer compiler's new warning must not break its build.
+option(MAJORDOMO_WERROR "Treat warnings as errors in the project's own code" ${PROJECT_IS_TOP_LEVEL})
 option(MAJORDOMO_FUZZ "Build the libFuzzer targets in test/fuzz (clang; use a build directory of its own)" OFF)
 
 find_program(MAJORDOMO_CCACHE ccache)

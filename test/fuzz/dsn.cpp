@@ -1,9 +1,11 @@
 // DSN parsing and redaction. Invariants:
 //  - parse_dsn throws nothing but majordomo::error(client_errc::bad_dsn); redact_dsn never throws;
-//  - for a DSN with user-info (the secret), the redacted form is the same URI with the
-//    user-info replaced by `***` and nothing else changed;
+//  - for a DSN with user-info (the secret), the redacted form is the DSN with a span that covers
+//    the user-info replaced by `***`;
 //  - the outcome does not depend on the secret: the same DSN with another token gives the
 //    same error text or the same base URL, so no secret can reach either;
+//  - a parsed base URL holds no '@': one there came from a token (a second '@', or a '/' in
+//    a token that was not percent-encoded) and would carry it into every message naming the URL;
 //  - a parsed DSN prints (to_string) to a DSN that parses back to it.
 #include <majordomo/error.hpp>
 #include <majordomo/registry/dsn.hpp>
@@ -13,6 +15,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -56,13 +59,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string redacted = registry::redact_dsn(text);
 
     if (auto u = boost::urls::parse_uri(text); u && u->has_userinfo() && !u->encoded_userinfo().empty()) {
-        // The redacted form: the same URI with the user-info replaced.
-        auto r = boost::urls::parse_uri(redacted);
-        if (!r || r->encoded_userinfo() != "***" || r->scheme() != u->scheme() ||
-            r->encoded_host_and_port() != u->encoded_host_and_port() || r->encoded_path() != u->encoded_path() ||
-            r->has_query() != u->has_query() || r->encoded_query() != u->encoded_query() ||
-            r->has_fragment() != u->has_fragment() || r->encoded_fragment() != u->encoded_fragment())
-            fail("the redacted form is not the same URI with its user-info hidden", text);
+        // The redacted form: scheme://***@ and a tail of the text that starts after the user-info.
+        const std::string_view secret = u->encoded_userinfo();
+        const std::size_t auth = text.find("://") + 3;
+        const std::string head = std::string(text.substr(0, auth)) + "***@";
+        const std::string_view r(redacted);
+        const std::string_view tail = r.substr(std::min(head.size(), r.size()));
+        if (r.substr(0, head.size()) != head || tail.size() > text.size() ||
+            text.substr(text.size() - tail.size()) != tail || text.size() - tail.size() < auth + secret.size() + 1)
+            fail("the redacted form does not hide the user-info", text);
 
         // Another secret, same outcome.
         boost::urls::url other(*u);
@@ -76,6 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     if (got.dsn) {
+        if (got.dsn->base_url.find('@') != std::string::npos)
+            fail("the base URL holds an '@' (part of a token)", text);
         const std::string again_text = registry::to_string(*got.dsn);
         const outcome again = parse(again_text);
         if (!again.dsn || again.dsn->base_url != got.dsn->base_url || again.dsn->kind != got.dsn->kind ||
