@@ -1,13 +1,26 @@
 # Warnings, sanitizers and ccache for the project's own targets.
 option(MAJORDOMO_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
-option(MAJORDOMO_WERROR "Treat warnings as errors in the project's own code" ON)
+# Off when built inside another project: a newer compiler's new warning must not break its build.
+option(MAJORDOMO_WERROR "Treat warnings as errors in the project's own code" ${PROJECT_IS_TOP_LEVEL})
+option(MAJORDOMO_FUZZ "Build the libFuzzer targets in test/fuzz (clang; use a build directory of its own)" OFF)
 
 find_program(MAJORDOMO_CCACHE ccache)
 if(MAJORDOMO_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
     set(CMAKE_CXX_COMPILER_LAUNCHER ${MAJORDOMO_CCACHE})
 endif()
 
-if(MAJORDOMO_SANITIZE)
+if(MAJORDOMO_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+        message(FATAL_ERROR "MAJORDOMO_FUZZ needs clang with libFuzzer, e.g. -DCMAKE_CXX_COMPILER=clang++-16")
+    endif()
+    if(MAJORDOMO_SANITIZE)
+        message(FATAL_ERROR "MAJORDOMO_FUZZ brings its own sanitizers: leave MAJORDOMO_SANITIZE off")
+    endif()
+    # Coverage feedback and sanitizers in every object; only the fuzz targets link libFuzzer's main.
+    add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+                        -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=address,undefined)
+elseif(MAJORDOMO_SANITIZE)
     add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
     add_link_options(-fsanitize=address,undefined)
 endif()
