@@ -2,6 +2,7 @@
 option(MAJORDOMO_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
 # Off when built inside another project: a newer compiler's new warning must not break its build.
 option(MAJORDOMO_WERROR "Treat warnings as errors in the project's own code" ${PROJECT_IS_TOP_LEVEL})
+option(MAJORDOMO_SANITIZE_THREAD "Build with ThreadSanitizer (a build directory of its own)" OFF)
 option(MAJORDOMO_FUZZ "Build the libFuzzer targets in test/fuzz (clang; use a build directory of its own)" OFF)
 
 find_program(MAJORDOMO_CCACHE ccache)
@@ -20,6 +21,12 @@ if(MAJORDOMO_FUZZ)
     add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
                         -fno-omit-frame-pointer)
     add_link_options(-fsanitize=address,undefined)
+elseif(MAJORDOMO_SANITIZE_THREAD)
+    if(MAJORDOMO_SANITIZE)
+        message(FATAL_ERROR "ThreadSanitizer cannot be combined with AddressSanitizer: use a build directory of its own")
+    endif()
+    add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=thread)
 elseif(MAJORDOMO_SANITIZE)
     add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
     add_link_options(-fsanitize=address,undefined)
