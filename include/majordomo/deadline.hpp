@@ -4,16 +4,24 @@
 
 #include <majordomo/error.hpp>
 
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <optional>
 
 namespace majordomo {
@@ -23,13 +31,17 @@ namespace detail {
 
 // Built on a parallel group with wait_for_one, not `op || timer`: on 1.81 `||` waits for
 // the timer when the op fails fast and then reports the failure as a timeout.
+// Runs on a strand made for this one call (the op is spawned onto it, the timer lives on
+// it): the group's handlers, and the cancellation signals it emits to its operands, then
+// never run on two threads at once, even when the caller's io_context runs on several
+// threads and the caller uses no strand.
 // The operand yields optional<T> so that T need not be default-constructible.
 template <class T>
 boost::asio::awaitable<std::optional<T>> race_deadline(boost::asio::awaitable<std::optional<T>> op,
                                                        std::chrono::steady_clock::duration d)
 {
     namespace asio = boost::asio;
-    auto ex = co_await asio::this_coro::executor;
+    auto ex = co_await asio::this_coro::executor; // the call's strand
     asio::steady_timer timer(ex, d);
     auto [order, op_error, value, timer_ec] =
         co_await asio::experimental::make_parallel_group(
@@ -44,19 +56,74 @@ boost::asio::awaitable<std::optional<T>> race_deadline(boost::asio::awaitable<st
     }
     co_return std::move(value);
 }
+
+// One with_deadline call, shared by the caller's side and the strand's side.
+struct deadline_call {
+    explicit deadline_call(const boost::asio::any_io_executor& caller) : strand(boost::asio::make_strand(caller)) {}
+    boost::asio::strand<boost::asio::any_io_executor> strand;
+    boost::asio::cancellation_signal signal; // emitted on the strand only
+    bool finished = false;                   // touched on the strand only
+};
+
+// Sits in the caller's cancellation slot and carries an emit over to the strand. It holds
+// the call alive: the emit may reach the strand after the call finished.
+struct forward_cancellation {
+    std::shared_ptr<deadline_call> call;
+    void operator()(boost::asio::cancellation_type_t type) const
+    {
+        boost::asio::dispatch(call->strand, [c = call, type] {
+            if (!c->finished)
+                c->signal.emit(type);
+        });
+    }
+};
+
+template <class T>
+struct initiate_deadline {
+    template <class Handler>
+    void operator()(Handler handler, boost::asio::awaitable<std::optional<T>> op,
+                    std::chrono::steady_clock::duration d) const
+    {
+        namespace asio = boost::asio;
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        auto call = std::make_shared<deadline_call>(asio::get_associated_executor(handler));
+        auto done = [call, h = std::move(handler)](std::exception_ptr e, std::optional<T> v) mutable {
+            call->finished = true;
+            // Resume the caller on its own executor, not inside the strand.
+            auto caller = asio::get_associated_executor(h);
+            asio::dispatch(caller, [h = std::move(h), e, v = std::move(v)]() mutable { std::move(h)(e, std::move(v)); });
+        };
+        asio::co_spawn(call->strand, race_deadline<T>(std::move(op), d),
+                       asio::bind_cancellation_slot(call->signal.slot(), std::move(done)));
+        if (slot.is_connected())
+            slot.template emplace<forward_cancellation>(call);
+    }
+};
+
+template <class T>
+boost::asio::awaitable<std::optional<T>> run_with_deadline(boost::asio::awaitable<std::optional<T>> op,
+                                                           std::chrono::steady_clock::duration d)
+{
+    namespace asio = boost::asio;
+    auto r = co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, std::optional<T>)>(
+        initiate_deadline<T>{}, asio::use_awaitable, std::move(op), d);
+    co_return r;
+}
 } // namespace detail
 
 /// Runs `op`, cancelling it (terminal) if it has not finished after `d`.
 /// @par Errors  client_errc::deadline_exceeded when the deadline fired; whatever `op`
 ///   threw otherwise, at once; operation_aborted when the caller cancelled.
 /// @par Cancellation  Terminal cancellation of the caller reaches `op`.
+/// @par Thread safety  `op` runs on a strand of the caller's executor made for this call, so
+///   a caller without a strand may use it on an io_context run by many threads.
 template <class T>
 boost::asio::awaitable<T> with_deadline(boost::asio::awaitable<T> op, std::chrono::steady_clock::duration d)
 {
     auto wrapped = [](boost::asio::awaitable<T> o) -> boost::asio::awaitable<std::optional<T>> {
         co_return std::optional<T>(co_await std::move(o));
     };
-    co_return std::move(*co_await detail::race_deadline<T>(wrapped(std::move(op)), d));
+    co_return std::move(*co_await detail::run_with_deadline<T>(wrapped(std::move(op)), d));
 }
 
 inline boost::asio::awaitable<void> with_deadline(boost::asio::awaitable<void> op,
@@ -66,7 +133,7 @@ inline boost::asio::awaitable<void> with_deadline(boost::asio::awaitable<void> o
         co_await std::move(o);
         co_return true;
     };
-    co_await detail::race_deadline<bool>(wrapped(std::move(op)), d);
+    co_await detail::run_with_deadline<bool>(wrapped(std::move(op)), d);
 }
 
 } // namespace majordomo
