@@ -2,6 +2,7 @@
 # Everything CI runs (.ci/run calls this), in stages, each timed:
 #   asan      build with AddressSanitizer and UndefinedBehaviorSanitizer, warnings as errors,
 #             and run every test
+#   tsan      build the stress suite with ThreadSanitizer and run it
 #   fuzz      build the libFuzzer targets (clang-16) and run each for MAJORDOMO_FUZZ_SECONDS
 #             (default 30) seconds: scripts/fuzz.sh
 #   consumer  install the asan build into a temporary prefix and build and run
@@ -23,6 +24,17 @@ stage_asan() {
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     ctest --test-dir "$build" --output-on-failure -j "$jobs"
+}
+
+# ThreadSanitizer: the library, the simulator and the stress suite (many calls on a
+# four-thread io_context) in a build of their own; any report fails the stage.
+stage_tsan() {
+    local dir=${MAJORDOMO_TSAN_BUILD_DIR:-build/tsan}
+    cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMAJORDOMO_SANITIZE_THREAD=ON \
+          -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DMAJORDOMO_BUILD_BENCH=OFF -DMAJORDOMO_BUILD_EXAMPLES=OFF
+    cmake --build "$dir" -j "$jobs" -t majordomo_stress
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
+        "$dir/test/majordomo_stress" --log_level=test_suite --report_level=short
 }
 
 stage_fuzz() {
@@ -48,7 +60,7 @@ stage_consumer() {
 
 # Each stage is a function stage_<name>; another stage (ThreadSanitizer, say) is one more
 # function and one more name here.
-read -r -a stages <<< "${MAJORDOMO_STAGES:-asan fuzz consumer}"
+read -r -a stages <<< "${MAJORDOMO_STAGES:-asan tsan fuzz consumer}"
 
 declare -A took status
 failed=0
