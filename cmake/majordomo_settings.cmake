@@ -30,8 +30,9 @@ elseif(MAJORDOMO_SANITIZE_THREAD)
     add_compile_options(-fsanitize=thread -fno-omit-frame-pointer $<$<CXX_COMPILER_ID:GNU>:-Wno-tsan>)
     add_link_options(-fsanitize=thread)
 elseif(MAJORDOMO_SANITIZE)
-    add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
-    add_link_options(-fsanitize=address,undefined)
+    # float-cast-overflow is not part of GCC's -fsanitize=undefined: a double cast out of range is UB too.
+    add_compile_options(-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=address,undefined,float-cast-overflow)
 endif()
 
 function(majordomo_project_settings target)

@@ -1,5 +1,6 @@
 #include <majordomo/error.hpp>
 
+#include <algorithm>
 #include <string>
 
 namespace majordomo {
@@ -80,8 +81,9 @@ const boost::system::error_category& get_api_category() noexcept
 }
 
 namespace {
-// system_error's what() is "<prefix>: <code message>"; the prefix carries context that
-// never includes secrets or server text beyond the bounded excerpt.
+
+// The context before the code's message: never secrets, and server text only as the
+// bounded excerpt the decoders keep.
 std::string what_prefix(const diagnostics& d)
 {
     std::string s;
@@ -95,18 +97,110 @@ std::string what_prefix(const diagnostics& d)
     };
     add("provider ", d.provider);
     add("model ", d.model);
+    add("at ", d.origin);
     add("", d.client_message);
     add("server said: ", d.server_message);
     return s;
 }
+
+// "<context>: <what the code means>". Built from message(), not error_code::what(),
+// which appends " [category:N at file:line:column in function ...]".
+std::string compose_what(const boost::system::error_code& ec, const diagnostics& d)
+{
+    std::string s = what_prefix(d);
+    if (!s.empty())
+        s += ": ";
+    s += ec.message();
+    return s;
+}
+
+diagnostics scrubbed(diagnostics d)
+{
+    // An origin is scheme://host[:port]; whatever a caller put there, userinfo and path go.
+    if (!d.origin.empty())
+        d.origin = redact_url(d.origin);
+    return d;
+}
+
+bool lower_alpha(char c) noexcept { return c >= 'a' && c <= 'z'; }
+bool digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// A scheme we can show: lower-case letters and + - . as real schemes are. Keys and tokens
+// carry digits or capitals, so one typed where the scheme goes stays hidden.
+bool showable_scheme(std::string_view s) noexcept
+{
+    if (s.empty() || s.size() > 24 || !lower_alpha(s.front()))
+        return false;
+    return std::all_of(s.begin(), s.end(), [](char c) { return lower_alpha(c) || c == '+' || c == '-' || c == '.'; });
+}
+
+// A host we can show: a registered name or IPv4 address (letters, digits, '-', '.', '_'),
+// or an IPv6 literal in brackets; then an optional port of digits.
+bool showable_host_port(std::string_view s) noexcept
+{
+    std::string_view host = s, port;
+    if (!s.empty() && s.front() == '[') {
+        auto close = s.find(']');
+        if (close == std::string_view::npos)
+            return false;
+        auto inside = s.substr(1, close - 1);
+        if (!std::all_of(inside.begin(), inside.end(),
+                         [](char c) { return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.'; }))
+            return false;
+        host = {};
+        s.remove_prefix(close + 1);
+        if (s.empty())
+            return true;
+        if (s.front() != ':')
+            return false;
+        port = s.substr(1);
+    } else if (auto colon = s.find(':'); colon != std::string_view::npos) {
+        host = s.substr(0, colon);
+        port = s.substr(colon + 1);
+        if (port.empty())
+            return false;
+    }
+    auto host_char = [](char c) {
+        return lower_alpha(c) || (c >= 'A' && c <= 'Z') || digit(c) || c == '-' || c == '.' || c == '_';
+    };
+    return std::all_of(host.begin(), host.end(), host_char) && port.size() <= 5 &&
+           std::all_of(port.begin(), port.end(), digit);
+}
+
 } // namespace
 
+std::string redact_url(std::string_view url)
+{
+    auto sep = url.find("://");
+    if (sep == std::string_view::npos)
+        return "***";
+    std::string out;
+    auto scheme = url.substr(0, sep);
+    out += showable_scheme(scheme) ? scheme : std::string_view("***");
+    out += "://";
+    auto rest = url.substr(sep + 3);
+    // The userinfo ends at the last '@', wherever it is: a key may hold '/', '?' or '#'.
+    // A path holding '@' is hidden with it, which errs on the side of the secret.
+    if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+        out += "***@";
+        rest.remove_prefix(at + 1);
+    }
+    auto host_port = rest.substr(0, rest.find_first_of("/?#"));
+    out += showable_host_port(host_port) ? host_port : std::string_view("***");
+    return out;
+}
+
 error::error(boost::system::error_code ec, diagnostics diag)
-    : boost::system::system_error(ec, what_prefix(diag)), diag_(std::move(diag))
+    // The base keeps only the code's text: a copy sliced to system_error shows no context,
+    // so nothing a caller put in diag can escape through it.
+    : boost::system::system_error(ec), diag_(scrubbed(std::move(diag))),
+      what_(compose_what(ec, diag_))
 {
 }
 
-error::error(boost::system::error_code ec) : boost::system::system_error(ec) {}
+error::error(boost::system::error_code ec) : boost::system::system_error(ec), what_(ec.message()) {}
+
+const char* error::what() const noexcept { return what_.c_str(); }
 
 namespace {
 diagnostics with_client_message(std::string m)

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace majordomo {
 
@@ -59,6 +60,7 @@ struct diagnostics {
     std::string error_type;      ///< OpenAI "type", e.g. "invalid_request_error"
     std::string error_code;      ///< OpenAI "code" as text, e.g. "rate_limit_exceeded"
     std::string client_message;  ///< what majordomo adds: context and the fix
+    std::string origin;          ///< scheme://host[:port] of the server, never userinfo or path
     std::optional<std::chrono::milliseconds> retry_after; ///< from Retry-After
     std::optional<long long> n_prompt_tokens; ///< llama.cpp exceed_context_size_error
     std::optional<long long> n_ctx;           ///< llama.cpp exceed_context_size_error
@@ -73,9 +75,22 @@ public:
 
     const diagnostics& diag() const noexcept { return diag_; }
 
+    /// For people: provider, model, origin, what failed, what the server said, then the
+    /// code's message (what to do). Never system_error's " [category:N at file:line]"
+    /// suffix: a source location stays in code().location() for those who want it.
+    const char* what() const noexcept override;
+
 private:
     diagnostics diag_;
+    std::string what_;
 };
+
+/// scheme://host[:port] of `url`, for messages and logs: userinfo, path, query and
+/// fragment are dropped, as is any part that does not look like what it should be
+/// (a scheme that is not lower-case letters, a host or port with stray characters),
+/// shown as `***`. Text that is not a URL gives "***". The userinfo is taken to end at
+/// the last '@', so a key holding '/', '?' or '#' is hidden too.
+std::string redact_url(std::string_view url);
 
 /// Throws majordomo::error with a source location attached to the code.
 [[noreturn]] void throw_error(boost::system::error_code ec, std::string client_message = {},

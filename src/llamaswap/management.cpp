@@ -1,3 +1,5 @@
+#include "llm/json_helpers.hpp"
+
 #include <majordomo/error.hpp>
 #include <majordomo/llamaswap/management.hpp>
 
@@ -9,12 +11,10 @@ namespace {
 
 [[noreturn]] void bad_shape(std::string_view what, std::string_view body)
 {
-    constexpr std::size_t excerpt = 200;
+    // The excerpt is cut on a UTF-8 boundary with control characters masked.
     std::string msg = "llama-swap " + std::string(what) + " has an unexpected shape: '";
-    msg += body.substr(0, excerpt);
-    if (body.size() > excerpt)
-        msg += "...";
-    msg += "'";
+    msg += llm::detail::excerpt(body, llm::detail::json_excerpt_limit);
+    msg += "'; check that the base URL points at llama-swap";
     throw error(make_error_code(client_errc::bad_json), std::move(msg));
 }
 
@@ -35,18 +35,11 @@ std::string str(const json::object& o, std::string_view key)
     return {};
 }
 
+// An integer that fits int64, else absent (a double beyond it is never cast).
 std::optional<std::int64_t> integer(const json::object& o, std::string_view key)
 {
     auto* v = o.if_contains(key);
-    if (!v)
-        return std::nullopt;
-    if (v->is_int64())
-        return v->get_int64();
-    if (v->is_uint64())
-        return static_cast<std::int64_t>(v->get_uint64());
-    if (v->is_double())
-        return static_cast<std::int64_t>(v->get_double());
-    return std::nullopt;
+    return v ? llm::detail::to_integer(*v) : std::nullopt;
 }
 
 std::vector<std::string> strings(const json::value* v)

@@ -113,7 +113,7 @@ struct provider::impl {
         check(model);
         auto resp = co_await http.async_request(std::move(r));
         if (resp.status / 100 != 2)
-            openai::detail::throw_api_error({params.name, model}, resp.status, resp.headers, resp.body);
+            openai::detail::throw_api_error({params.name, model, base}, resp.status, resp.headers, resp.body);
         co_return resp;
     }
 
@@ -315,7 +315,7 @@ asio::awaitable<void> provider::async_unload_all()
         co_return;
     }
     if (r.status / 100 != 2)
-        openai::detail::throw_api_error({self->params.name, {}}, r.status, r.headers, r.body);
+        openai::detail::throw_api_error({self->params.name, {}, self->base}, r.status, r.headers, r.body);
 }
 
 asio::awaitable<bool> provider::async_health()
@@ -333,7 +333,7 @@ asio::awaitable<event_stream> provider::async_events()
     auto s = co_await self->http.async_open(self->make("GET", "/api/events", {}, "text/event-stream"));
     if (s.status() / 100 != 2) {
         auto body = co_await s.async_read_all();
-        openai::detail::throw_api_error({self->params.name, {}}, s.status(), s.headers(), body);
+        openai::detail::throw_api_error({self->params.name, {}, self->base}, s.status(), s.headers(), body);
     }
     co_return event_stream(std::make_unique<event_stream::impl>(std::move(s)));
 }

@@ -126,9 +126,9 @@ void from_error_object(diagnostics& d, const json::object& e)
     d.error_type = scalar_text(e.if_contains("type"));
     d.error_code = scalar_text(e.if_contains("code"));
     if (auto* n = e.if_contains("n_prompt_tokens"))
-        d.n_prompt_tokens = detail::to_integer(*n);
+        d.n_prompt_tokens = detail::to_count(*n);
     if (auto* n = e.if_contains("n_ctx"))
-        d.n_ctx = detail::to_integer(*n);
+        d.n_ctx = detail::to_count(*n);
     if (d.server_message.empty() && !e.empty())
         d.server_message = excerpt(json::serialize(e), server_message_limit);
 }

@@ -183,21 +183,21 @@ std::optional<usage> decode_usage(const json::value& v)
     for (const auto& kv : v.get_object()) {
         const std::string_view k = kv.key();
         if (k == "prompt_tokens")
-            u.prompt_tokens = to_integer(kv.value()).value_or(0);
+            u.prompt_tokens = to_count(kv.value()).value_or(0);
         else if (k == "completion_tokens")
-            u.completion_tokens = to_integer(kv.value()).value_or(0);
+            u.completion_tokens = to_count(kv.value()).value_or(0);
         else if (k == "total_tokens") {
-            if (auto t = to_integer(kv.value())) {
+            if (auto t = to_count(kv.value())) {
                 u.total_tokens = *t;
                 total = true;
             }
         } else if (k == "prompt_tokens_details" && kv.value().is_object()) {
             if (auto* c = kv.value().get_object().if_contains("cached_tokens"))
-                u.cached_tokens = to_integer(*c);
+                u.cached_tokens = to_count(*c);
         }
     }
     if (!total)
-        u.total_tokens = u.prompt_tokens + u.completion_tokens;
+        u.total_tokens = add_counts(u.prompt_tokens, u.completion_tokens);
     return u;
 }
 
@@ -210,19 +210,19 @@ std::optional<server_timings> decode_timings(const json::value& v)
         const std::string_view k = kv.key();
         const auto& x = kv.value();
         if (k == "prompt_n")
-            t.prompt_n = to_integer(x);
+            t.prompt_n = to_count(x);
         else if (k == "prompt_ms")
             t.prompt_ms = to_number(x);
         else if (k == "prompt_per_second")
             t.prompt_per_second = to_number(x);
         else if (k == "predicted_n")
-            t.predicted_n = to_integer(x);
+            t.predicted_n = to_count(x);
         else if (k == "predicted_ms")
             t.predicted_ms = to_number(x);
         else if (k == "predicted_per_second")
             t.predicted_per_second = to_number(x);
         else if (k == "cache_n")
-            t.cache_n = to_integer(x);
+            t.cache_n = to_count(x);
     }
     return t;
 }

@@ -7,7 +7,10 @@
 #include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,7 +49,17 @@ std::string excerpt(std::string_view s, std::size_t limit);
 /// integer `code` when that is an HTTP error status, else 500).
 [[noreturn]] void throw_in_band_error(const json::object& o, std::string_view bytes);
 
-// Lenient readers: a missing, null or mistyped optional field reads as absent.
+// Lenient readers: a missing, null or mistyped optional field reads as absent. Numbers
+// never reach a cast they do not fit (a double beyond int64 converted is undefined
+// behaviour, and Boost.JSON reads 1e400 as infinity):
+//  - to_integer: an integer that fits int64 (a double is truncated); else absent.
+//    For ids and times (`created`): a wrong value is not a value.
+//  - to_count: token counts and sizes, clamped into [0, INT64_MAX]: a negative count
+//    reads 0, a huge one INT64_MAX; a non-number is absent. Usage is a by-product of an
+//    answer: a server's odd count must not cost the caller the answer.
+//  - to_int: an int that fits (indices); else absent, so the position is used.
+//  - to_number: a finite double; infinity is absent.
+// Sums of counts saturate (add_counts).
 
 inline const json::value* field(const json::object& o, std::string_view k) noexcept
 {
@@ -54,15 +67,22 @@ inline const json::value* field(const json::object& o, std::string_view k) noexc
     return v && !v->is_null() ? v : nullptr;
 }
 
+inline constexpr std::int64_t max_int64 = std::numeric_limits<std::int64_t>::max();
+
 inline std::optional<std::int64_t> to_integer(const json::value& v) noexcept
 {
     switch (v.kind()) {
     case json::kind::int64: return v.get_int64();
-    case json::kind::uint64: return static_cast<std::int64_t>(v.get_uint64());
+    case json::kind::uint64: {
+        auto u = v.get_uint64();
+        if (u > static_cast<std::uint64_t>(max_int64))
+            return std::nullopt;
+        return static_cast<std::int64_t>(u);
+    }
     case json::kind::double_: {
-        // Guards the cast: a double outside int64 is not a count.
+        // [-2^63, 2^63) converts exactly; NaN fails both tests.
         double d = v.get_double();
-        if (d > -9.2e18 && d < 9.2e18)
+        if (d >= -0x1p63 && d < 0x1p63)
             return static_cast<std::int64_t>(d);
         return std::nullopt;
     }
@@ -70,10 +90,40 @@ inline std::optional<std::int64_t> to_integer(const json::value& v) noexcept
     }
 }
 
+inline std::optional<std::int64_t> to_count(const json::value& v) noexcept
+{
+    switch (v.kind()) {
+    case json::kind::int64: return std::max<std::int64_t>(v.get_int64(), 0);
+    case json::kind::uint64: return static_cast<std::int64_t>(std::min<std::uint64_t>(v.get_uint64(), max_int64));
+    case json::kind::double_: {
+        double d = v.get_double();
+        if (std::isnan(d))
+            return std::nullopt;
+        if (d <= 0)
+            return 0;
+        if (d >= 0x1p63)
+            return max_int64;
+        return static_cast<std::int64_t>(d);
+    }
+    default: return std::nullopt;
+    }
+}
+
+/// a + b for counts (both >= 0), saturating at INT64_MAX.
+inline std::int64_t add_counts(std::int64_t a, std::int64_t b) noexcept
+{
+    return a > max_int64 - b ? max_int64 : a + b;
+}
+
 inline std::optional<double> to_number(const json::value& v) noexcept
 {
     switch (v.kind()) {
-    case json::kind::double_: return v.get_double();
+    case json::kind::double_: {
+        double d = v.get_double();
+        if (!std::isfinite(d))
+            return std::nullopt;
+        return d;
+    }
     case json::kind::int64: return static_cast<double>(v.get_int64());
     case json::kind::uint64: return static_cast<double>(v.get_uint64());
     default: return std::nullopt;
@@ -84,7 +134,7 @@ inline std::optional<double> to_number(const json::value& v) noexcept
 inline std::optional<int> to_int(const json::value& v) noexcept
 {
     auto i = to_integer(v);
-    if (!i || *i < -2147483647 || *i > 2147483647)
+    if (!i || *i < std::numeric_limits<int>::min() || *i > std::numeric_limits<int>::max())
         return std::nullopt;
     return static_cast<int>(*i);
 }

@@ -9,6 +9,7 @@ void throw_api_error(const call_context& ctx, int status, const http::fields& he
     auto d = llm::parse_error_body(status, headers.find("content-type"), body);
     d.provider = std::string(ctx.provider);
     d.model = std::string(ctx.model);
+    d.origin = std::string(ctx.origin); // majordomo::error keeps only scheme, host and port
     d.retry_after = llm::parse_retry_after(headers);
     throw error(make_api_error(status), std::move(d));
 }
@@ -18,6 +19,7 @@ void throw_stream_error(const call_context& ctx, std::string_view payload)
     auto d = llm::parse_error_body(500, payload);
     d.provider = std::string(ctx.provider);
     d.model = std::string(ctx.model);
+    d.origin = std::string(ctx.origin); // majordomo::error keeps only scheme, host and port
     d.client_message = "error inside a 200 stream";
     throw error(make_api_error(500), std::move(d));
 }

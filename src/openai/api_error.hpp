@@ -11,6 +11,7 @@ namespace majordomo::openai::detail {
 struct call_context {
     std::string_view provider;
     std::string_view model;
+    std::string_view origin = {}; ///< the base URL; errors show only its scheme, host and port
 };
 
 /// Throws the API error for a non-2xx response, its diagnostics parsed from the body.

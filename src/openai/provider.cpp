@@ -1,4 +1,5 @@
 #include "openai/api_error.hpp"
+#include "openai/decoding.hpp"
 #include "openai/event_reader.hpp"
 
 #include <majordomo/error.hpp>
@@ -46,12 +47,27 @@ struct provider::impl {
     asio::awaitable<http::response> async_call(std::string method, std::string_view path, std::string body,
                                                std::string_view model) const
     {
-        detail::call_context ctx{params.name, model};
+        detail::call_context ctx{params.name, model, base};
         detail::check_ready(ctx, base, params.api_key);
         auto r = co_await http.async_request(make_request(std::move(method), path, std::move(body)));
         if (r.status / 100 != 2)
             detail::throw_api_error(ctx, r.status, r.headers, r.body);
         co_return r;
+    }
+
+    // Runs a decoder on a 2xx body; its bad_json gains the provider, model and origin.
+    template <class Decode>
+    auto decode(std::string_view model, Decode&& f) const -> decltype(f())
+    {
+        try {
+            return f();
+        } catch (const error& e) {
+            auto d = e.diag();
+            d.provider = params.name;
+            d.model = std::string(model);
+            d.origin = base;
+            throw error(e.code(), std::move(d));
+        }
     }
 
     static asio::awaitable<llm::chat_response> async_chat(std::shared_ptr<impl> self, llm::chat_request req);
@@ -207,7 +223,7 @@ asio::awaitable<llm::chat_response> provider::impl::async_chat(std::shared_ptr<i
 {
     auto body = llm::encode_chat_request(req, {.stream = false, .legacy_max_tokens = self->params.legacy_max_tokens});
     auto r = co_await self->async_call("POST", "/chat/completions", std::move(body), req.model);
-    auto resp = llm::decode_chat_response(r.body);
+    auto resp = self->decode(req.model, [&] { return llm::decode_chat_response(r.body); });
     resp.call = llm::call_timings::from_http(r.timings);
     resp.call.first_token = r.timings.first_byte; // a whole response has its tokens at once
     co_return resp;
@@ -216,7 +232,7 @@ asio::awaitable<llm::chat_response> provider::impl::async_chat(std::shared_ptr<i
 asio::awaitable<llm::chat_stream> provider::impl::async_chat_stream(std::shared_ptr<impl> self,
                                                                    llm::chat_request req)
 {
-    detail::call_context ctx{self->params.name, req.model};
+    detail::call_context ctx{self->params.name, req.model, self->base};
     detail::check_ready(ctx, self->base, self->params.api_key);
     auto body = llm::encode_chat_request(req, {.stream = true, .legacy_max_tokens = self->params.legacy_max_tokens});
     auto s = co_await self->http.async_open(
@@ -270,28 +286,7 @@ asio::awaitable<std::vector<model_entry>> provider::async_list_models()
 {
     auto self = impl_;
     auto r = co_await self->async_call("GET", "/models", {}, {});
-    boost::system::error_code ec;
-    auto v = json::parse(r.body, ec);
-    if (ec || !v.is_object() || !v.get_object().contains("data") || !v.get_object().at("data").is_array())
-        throw error(make_error_code(client_errc::bad_json), "model list: '" + r.body.substr(0, 200) + "'");
-    std::vector<model_entry> out;
-    for (auto& row : v.get_object().at("data").get_array()) {
-        if (!row.is_object())
-            continue;
-        auto& o = row.get_object();
-        model_entry m;
-        if (auto* id = o.if_contains("id"); id && id->is_string())
-            m.id = std::string(id->get_string());
-        if (auto* x = o.if_contains("object"); x && x->is_string())
-            m.object = std::string(x->get_string());
-        if (auto* x = o.if_contains("owned_by"); x && x->is_string())
-            m.owned_by = std::string(x->get_string());
-        if (auto* x = o.if_contains("created"); x && x->is_int64())
-            m.created = x->get_int64();
-        m.raw = std::move(o);
-        out.push_back(std::move(m));
-    }
-    co_return out;
+    co_return self->decode({}, [&] { return detail::decode_model_list(r.body); });
 }
 
 asio::awaitable<embedding_response> provider::async_embed(embedding_request req)
@@ -309,38 +304,7 @@ asio::awaitable<embedding_response> provider::async_embed(embedding_request req)
     for (const auto& [k, v] : req.extra)
         body[k] = v;
     auto r = co_await self->async_call("POST", "/embeddings", json::serialize(body), req.model);
-    boost::system::error_code ec;
-    auto v = json::parse(r.body, ec);
-    if (ec || !v.is_object() || !v.get_object().contains("data") || !v.get_object().at("data").is_array())
-        throw error(make_error_code(client_errc::bad_json), "embeddings: '" + r.body.substr(0, 200) + "'");
-    auto& o = v.get_object();
-    embedding_response out;
-    if (auto* m = o.if_contains("model"); m && m->is_string())
-        out.model = std::string(m->get_string());
-    out.embeddings.resize(req.input.size());
-    std::size_t next = 0;
-    for (const auto& row : o.at("data").get_array()) {
-        if (!row.is_object())
-            continue;
-        const auto& ro = row.get_object();
-        std::size_t index = next++;
-        if (auto* i = ro.if_contains("index"); i && i->is_int64())
-            index = static_cast<std::size_t>(i->get_int64());
-        auto* e = ro.if_contains("embedding");
-        if (index >= out.embeddings.size() || !e || !e->is_array())
-            throw error(make_error_code(client_errc::bad_json), "embeddings: bad row");
-        auto& vec = out.embeddings[index];
-        for (const auto& x : e->get_array())
-            vec.push_back(static_cast<float>(x.to_number<double>()));
-    }
-    if (auto* u = o.if_contains("usage"); u && u->is_object()) {
-        if (auto* p = u->get_object().if_contains("prompt_tokens"); p && p->is_int64())
-            out.prompt_tokens = p->get_int64();
-        if (auto* t = u->get_object().if_contains("total_tokens"); t && t->is_int64())
-            out.total_tokens = t->get_int64();
-    }
-    out.raw = std::move(o);
-    co_return out;
+    co_return self->decode(req.model, [&] { return detail::decode_embeddings(r.body, req.input.size()); });
 }
 
 } // namespace majordomo::openai

@@ -38,9 +38,9 @@ std::shared_ptr<llm::provider> registry::add_dsn(std::string name, std::string_v
     return p;
 }
 
-std::vector<std::string> registry::add_from_environment(char** envp)
+environment_result registry::add_from_environment(char** envp)
 {
-    std::vector<std::string> added;
+    environment_result out;
     for (char** e = envp ? envp : environ; e && *e; ++e) {
         std::string_view entry(*e);
         if (!entry.starts_with("LLM_"))
@@ -48,18 +48,27 @@ std::vector<std::string> registry::add_from_environment(char** envp)
         auto eq = entry.find('=');
         if (eq == std::string_view::npos || eq == 4)
             continue;
-        std::string name(entry.substr(4, eq - 4));
+        std::string variable(entry.substr(0, eq));
+        auto value = entry.substr(eq + 1);
+        // Only values that name a DSN scheme are ours: LLM_API_KEY and friends belong to
+        // other tools, and their values are not to be read out, let alone into a message.
+        if (!is_dsn_scheme(value)) {
+            out.skipped.push_back({std::move(variable), "not a DSN (llama-swap://, openai://, ...); value not shown"});
+            continue;
+        }
+        std::string name = variable.substr(4);
         for (auto& c : name)
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         try {
-            add_dsn(name, entry.substr(eq + 1));
+            add_dsn(name, value);
         } catch (const error& x) {
-            // Name the variable; parse_dsn's message already hides the secret.
-            throw error(x.code(), "LLM_" + std::string(entry.substr(4, eq - 4)) + ": " + x.diag().client_message);
+            // parse_dsn's message holds the redacted DSN only.
+            out.skipped.push_back({std::move(variable), x.diag().client_message});
+            continue;
         }
-        added.push_back(std::move(name));
+        out.added.push_back(std::move(name));
     }
-    return added;
+    return out;
 }
 
 std::shared_ptr<llm::provider> registry::get(std::string_view name) const

@@ -16,6 +16,19 @@
 
 namespace majordomo::registry {
 
+/// An LLM_* variable that add_from_environment did not register, and why. Never its value:
+/// an LLM_API_KEY is as likely as a DSN.
+struct skipped_variable {
+    std::string variable; ///< e.g. "LLM_API_KEY"
+    std::string reason;   ///< what to change; any DSN in it redacted
+};
+
+/// What add_from_environment did.
+struct environment_result {
+    std::vector<std::string> added;        ///< provider names registered, lower-cased, in environment order
+    std::vector<skipped_variable> skipped; ///< the other LLM_* variables
+};
+
 /// A provider for `d`: llamaswap::provider or openai::provider.
 std::shared_ptr<llm::provider> make_provider(boost::asio::any_io_executor ex, const dsn& d, std::string name);
 
@@ -30,8 +43,10 @@ public:
     std::shared_ptr<llm::provider> add_dsn(std::string name, std::string_view dsn_text);
 
     /// Registers every LLM_<NAME>=<dsn> of `envp` (default: the process environment) under
-    /// the lower-cased NAME. Returns the names added.
-    std::vector<std::string> add_from_environment(char** envp = nullptr);
+    /// the lower-cased NAME. Only values that start with a DSN scheme (is_dsn_scheme) are
+    /// taken; other LLM_* variables, and malformed DSNs, are skipped and reported by name,
+    /// never by value. Does not throw for what the environment holds.
+    environment_result add_from_environment(char** envp = nullptr);
 
     /// The provider `name`. @par Errors  client_errc::unknown_provider.
     std::shared_ptr<llm::provider> get(std::string_view name) const;
