@@ -197,7 +197,8 @@ std::chrono::milliseconds clamp_ms(double ms) noexcept
 // An HTTP-date in any of the three forms RFC 9110 §5.6.7 says recipients accept:
 // IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT"
 // and asctime "Sun Nov  6 08:49:37 1994". All are UTC.
-std::optional<std::chrono::system_clock::time_point> http_date(std::string_view s) noexcept
+// In seconds: a far year (a hostile 9999) would overflow the system clock's nanoseconds.
+std::optional<std::chrono::sys_seconds> http_date(std::string_view s) noexcept
 {
     static constexpr std::array<std::string_view, 12> months{"jan", "feb", "mar", "apr", "may", "jun",
                                                              "jul", "aug", "sep", "oct", "nov", "dec"};
@@ -285,8 +286,8 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view retr
     if (t.empty())
         return std::nullopt;
     if (auto when = http_date(t)) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*when - now);
-        return clamp_ms(static_cast<double>(std::max<long long>(left.count(), 0)));
+        const auto left = *when - std::chrono::floor<std::chrono::seconds>(now);
+        return clamp_ms(static_cast<double>(std::max<std::int64_t>(left.count(), 0)) * 1000.0);
     }
     return std::nullopt;
 }

@@ -168,6 +168,15 @@ BOOST_AUTO_TEST_CASE(http_dates_in_all_three_forms)
     BOOST_TEST(!parse_retry_after("Sun, 06 Foo 1994 08:49:37 GMT", {}, now).has_value());
 }
 
+// Found by the error_body fuzz target: a year past 2262 overflowed the nanosecond clock (UB).
+BOOST_AUTO_TEST_CASE(far_future_dates_clamp_to_a_day)
+{
+    const auto day = std::chrono::milliseconds(24 * 3600 * 1000);
+    BOOST_TEST(parse_retry_after("Sun, 06 Nov 5403 08:49:37 GMT").value() == day);
+    BOOST_TEST(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT").value() == day);
+    BOOST_TEST(parse_retry_after("Tue, 12 Apr 2262 00:00:00 GMT").value() == day);
+}
+
 BOOST_AUTO_TEST_CASE(from_headers_case_insensitively)
 {
     http::fields h;

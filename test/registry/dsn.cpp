@@ -104,6 +104,9 @@ BOOST_AUTO_TEST_CASE(tokens_may_hold_slash_question_hash_colon_and_at)
         {"openai://k?x=1@h:8443/v1", "k?x=1", "https://h:8443/v1"},
         {"openai://k#frag@h", "k#frag", "https://h"},
         {"llama-swap://a@b@h:1", "a@b", "http://h:1"},
+        // Found by the dsn fuzz target: these put part of the token in the base URL.
+        {"openai://tok@en@api.example.com/v1", "tok@en", "https://api.example.com/v1"},
+        {"openai://ab/cd@api.example.com/v1", "ab/cd", "https://api.example.com/v1"},
         {"llama-swap://user:pass@h:1", "user:pass", "http://h:1"},
         {"llama-swap://a%2Fb%40c%25@h:1", "a/b@c%", "http://h:1"},
         {"LLAMA-SWAP://t@h:1", "t", "http://h:1"}, // schemes are case-insensitive
