@@ -119,9 +119,42 @@ public:
             auto cs = co_await asio::this_coro::cancellation_state;
             if (cs.cancelled() != asio::cancellation_type::none)
                 throw error(make_error_code(asio::error::operation_aborted), "chat_stream::async_next");
-            auto chunk = co_await next_chunk();
-            co_return chunk;
+            detail::call_context ctx{provider_, model_};
+            for (;;) {
+                auto ev = co_await reader_.async_next();
+                sync_timings();
+                if (!ev) {
+                    if (auto e = unframed_error(reader_.unframed_tail()))
+                        detail::throw_stream_error(ctx, *e);
+                    diagnostics d;
+                    d.provider = provider_;
+                    d.model = model_;
+                    d.client_message = "the body ended without data: [DONE]";
+                    throw error(make_error_code(client_errc::stream_truncated), std::move(d));
+                }
+                if (ev->data == "[DONE]") {
+                    state_ = state::finished;
+                    timings_.end = clock::now();
+                    // Whatever the server does after [DONE] is not waited for.
+                    reader_.finish();
+                    co_return std::nullopt;
+                }
+                if (ev->type == "error")
+                    detail::throw_stream_error(ctx, ev->data);
+                try {
+                    auto chunk = decoder_.decode(ev->data);
+                    if (timings_.first_token == clock::time_point{} && chunk.has_output())
+                        timings_.first_token = clock::now();
+                    co_return chunk;
+                } catch (error& e) {
+                    auto d = e.diag();
+                    d.provider = provider_;
+                    d.model = model_;
+                    throw error(e.code(), std::move(d));
+                }
+            }
         } catch (...) {
+            // Every failure, cancellation included, ends the stream and its connection.
             fail(current_failure().code);
             throw;
         }
@@ -131,44 +164,6 @@ public:
 
 private:
     enum class state { open, finished, failed };
-
-    asio::awaitable<std::optional<llm::chat_chunk>> next_chunk()
-    {
-        detail::call_context ctx{provider_, model_};
-        for (;;) {
-            auto ev = co_await reader_.async_next();
-            sync_timings();
-            if (!ev) {
-                if (auto e = unframed_error(reader_.unframed_tail()))
-                    detail::throw_stream_error(ctx, *e);
-                diagnostics d;
-                d.provider = provider_;
-                d.model = model_;
-                d.client_message = "the body ended without data: [DONE]";
-                throw error(make_error_code(client_errc::stream_truncated), std::move(d));
-            }
-            if (ev->data == "[DONE]") {
-                state_ = state::finished;
-                timings_.end = clock::now();
-                // Whatever the server does after [DONE] is not waited for.
-                reader_.finish();
-                co_return std::nullopt;
-            }
-            if (ev->type == "error")
-                detail::throw_stream_error(ctx, ev->data);
-            try {
-                auto chunk = decoder_.decode(ev->data);
-                if (timings_.first_token == clock::time_point{} && chunk.has_output())
-                    timings_.first_token = clock::now();
-                co_return chunk;
-            } catch (error& e) {
-                auto d = e.diag();
-                d.provider = provider_;
-                d.model = model_;
-                throw error(e.code(), std::move(d));
-            }
-        }
-    }
 
     void fail(boost::system::error_code ec) noexcept
     {
