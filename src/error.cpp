@@ -38,6 +38,9 @@ public:
             return "the image data is missing, empty or not valid base64";
         case client_errc::model_unloaded:
             return "the model was unloaded while the request was using it; retry the request";
+        case client_errc::stream_closed:
+            return "the stream already ended with an error or was cancelled, and its connection is closed; "
+                   "make a new call to start another stream";
         }
         return "unknown majordomo client error";
     }

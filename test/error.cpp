@@ -29,7 +29,7 @@ BOOST_AUTO_TEST_CASE(categories_are_named_by_origin)
 
 BOOST_AUTO_TEST_CASE(every_client_code_has_a_message)
 {
-    for (int v = 1; v <= static_cast<int>(client_errc::model_unloaded); ++v) {
+    for (int v = 1; v <= static_cast<int>(client_errc::stream_closed); ++v) {
         auto m = make_error_code(static_cast<client_errc>(v)).message();
         BOOST_TEST(m.find("unknown") == std::string::npos, "code " << v << ": " << m);
     }

@@ -27,6 +27,7 @@ enum class client_errc {
     unknown_provider,        ///< a registry lookup found no such provider
     bad_image,               ///< image data missing, empty or not valid base64
     model_unloaded,          ///< the model was unloaded while the request used it
+    stream_closed,           ///< a stream was used again after it failed or was cancelled
 };
 
 /// A non-2xx answer from a server, or an error reported inside a 200 stream.

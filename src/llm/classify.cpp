@@ -75,6 +75,7 @@ classification from_client(client_errc e)
     case client_errc::invalid_argument:
     case client_errc::no_base_url:
     case client_errc::operation_in_progress:
+    case client_errc::stream_closed:
     case client_errc::bad_dsn:
     case client_errc::unknown_provider: return {k::other, false, {}};
     }

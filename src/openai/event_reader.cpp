@@ -4,6 +4,23 @@
 
 namespace majordomo::openai::detail {
 
+namespace {
+// Consumes an already buffered, empty rest of the body without I/O, or closes the
+// connection. A template so that the branch for the missing try_finish() is discarded.
+template <class Body>
+void finish_body(Body& body) noexcept
+{
+    if constexpr (finishable_body<Body>) {
+        (void)body.try_finish();
+    } else {
+        // Stopgap until try_finish(): the end of the body (the terminating 0-chunk) cannot
+        // be looked at without a read, so the connection is kept only if the body ended.
+        if (!body.done())
+            body.close();
+    }
+}
+} // namespace
+
 event_reader::event_reader(http::response_stream body, sse::parser_params params)
     : body_(std::move(body)), parser_(params), buf_(buffer_size, '\0')
 {
@@ -39,18 +56,13 @@ boost::asio::awaitable<std::optional<sse::event>> event_reader::async_next()
     }
 }
 
-boost::asio::awaitable<void> event_reader::async_drain()
+void event_reader::finish() noexcept
 {
-    constexpr std::size_t max_leftover = 64 * 1024;
-    std::size_t seen = 0;
-    char scratch[4096];
-    while (!body_.done()) {
-        seen += co_await body_.async_read_some(scratch);
-        if (seen > max_leftover) {
-            body_.close();
-            break;
-        }
-    }
+    // Bytes after the terminator (comments, stray events): the server is still talking.
+    if (pos_ < len_)
+        body_.close();
+    else
+        finish_body(body_);
 }
 
 } // namespace majordomo::openai::detail

@@ -7,10 +7,19 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <concepts>
 #include <optional>
 #include <string>
 
 namespace majordomo::openai::detail {
+
+// TODO(try_finish): http::response_stream::try_finish() arrives with the HTTP client
+// rewrite. Once it is on main, event_reader::finish() calls it directly and this concept
+// (and the tests' use of it) goes.
+template <class Body>
+concept finishable_body = requires(Body& b) {
+    { b.try_finish() } -> std::same_as<bool>;
+};
 
 class event_reader {
 public:
@@ -24,9 +33,13 @@ public:
     /// without SSE framing (llama-swap appends a raw JSON error body to a 200 stream).
     const std::string& unframed_tail() const noexcept { return tail_; }
 
-    /// Reads what is left of the body (the terminating chunk after `[DONE]`), so the
-    /// connection can be reused; closes it instead when more than a little is left.
-    boost::asio::awaitable<void> async_drain();
+    /// After the stream's terminator: keeps the connection when nothing but the already
+    /// buffered end of the body is left, else closes it. Never waits for the server,
+    /// which may never end the body.
+    void finish() noexcept;
+
+    /// Abandons the body and closes the connection.
+    void close() noexcept { body_.close(); }
 
     http::response_stream& body() noexcept { return body_; }
 

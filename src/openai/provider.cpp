@@ -7,6 +7,7 @@
 #include <majordomo/llm/json_codec.hpp>
 #include <majordomo/openai/provider.hpp>
 
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -103,6 +104,9 @@ std::optional<std::string> unframed_error(std::string_view tail)
     return std::nullopt;
 }
 
+// Pulls chunks off one chat response. Any failure (an error event, a bad chunk, a
+// truncated or broken body, cancellation) closes the connection and the stream stays
+// failed; after [DONE] it stays at its end.
 class stream_source final : public llm::chat_stream::source {
 public:
     stream_source(http::response_stream body, std::size_t max_event, std::string provider, std::string model)
@@ -116,54 +120,86 @@ public:
     {
         if (busy_)
             throw error(make_error_code(client_errc::operation_in_progress), "chat_stream::async_next");
+        if (state_ == state::finished)
+            co_return std::nullopt;
+        if (state_ == state::failed)
+            throw_closed();
         busy_ = true;
         struct unbusy {
             bool& b;
             ~unbusy() { b = false; }
         } guard{busy_};
-        if (done_)
-            co_return std::nullopt;
-        detail::call_context ctx{provider_, model_};
-        for (;;) {
-            auto ev = co_await reader_.async_next();
-            sync_timings();
-            if (!ev) {
-                done_ = true;
-                if (auto e = unframed_error(reader_.unframed_tail()))
-                    detail::throw_stream_error(ctx, *e);
-                diagnostics d;
-                d.provider = provider_;
-                d.model = model_;
-                d.client_message = "the body ended without data: [DONE]";
-                throw error(make_error_code(client_errc::stream_truncated), std::move(d));
+        try {
+            // A terminal cancellation that reached the caller before this call (one that set
+            // throw_if_cancelled(false)) would otherwise be missed by the read started below.
+            auto cs = co_await asio::this_coro::cancellation_state;
+            if (cs.cancelled() != asio::cancellation_type::none)
+                throw error(make_error_code(asio::error::operation_aborted), "chat_stream::async_next");
+            detail::call_context ctx{provider_, model_};
+            for (;;) {
+                auto ev = co_await reader_.async_next();
+                sync_timings();
+                if (!ev) {
+                    if (auto e = unframed_error(reader_.unframed_tail()))
+                        detail::throw_stream_error(ctx, *e);
+                    diagnostics d;
+                    d.provider = provider_;
+                    d.model = model_;
+                    d.client_message = "the body ended without data: [DONE]";
+                    throw error(make_error_code(client_errc::stream_truncated), std::move(d));
+                }
+                if (ev->data == "[DONE]") {
+                    state_ = state::finished;
+                    timings_.end = clock::now();
+                    // Whatever the server does after [DONE] is not waited for.
+                    reader_.finish();
+                    co_return std::nullopt;
+                }
+                if (ev->type == "error")
+                    detail::throw_stream_error(ctx, ev->data);
+                try {
+                    auto chunk = decoder_.decode(ev->data);
+                    if (timings_.first_token == clock::time_point{} && chunk.has_output())
+                        timings_.first_token = clock::now();
+                    co_return chunk;
+                } catch (error& e) {
+                    auto d = e.diag();
+                    d.provider = provider_;
+                    d.model = model_;
+                    throw error(e.code(), std::move(d));
+                }
             }
-            if (ev->data == "[DONE]") {
-                done_ = true;
-                timings_.end = clock::now();
-                co_await reader_.async_drain();
-                co_return std::nullopt;
-            }
-            if (ev->type == "error")
-                detail::throw_stream_error(ctx, ev->data);
-            try {
-                auto chunk = decoder_.decode(ev->data);
-                if (timings_.first_token == clock::time_point{} && chunk.has_output())
-                    timings_.first_token = clock::now();
-                co_return chunk;
-            } catch (error& e) {
-                reader_.body().close();
-                done_ = true;
-                auto d = e.diag();
-                d.provider = provider_;
-                d.model = model_;
-                throw error(e.code(), std::move(d));
-            }
+        } catch (...) {
+            // Every failure, cancellation included, ends the stream and its connection.
+            fail(current_failure().code);
+            throw;
         }
     }
 
     const llm::call_timings& timings() const noexcept override { return timings_; }
 
 private:
+    enum class state { open, finished, failed };
+
+    void fail(boost::system::error_code ec) noexcept
+    {
+        state_ = state::failed;
+        failure_ = ec;
+        reader_.close();
+    }
+
+    [[noreturn]] void throw_closed() const
+    {
+        diagnostics d;
+        d.provider = provider_;
+        d.model = model_;
+        if (failure_ == asio::error::operation_aborted)
+            d.client_message = "chat_stream::async_next after the stream was cancelled";
+        else
+            d.client_message = "chat_stream::async_next after the stream failed with: " + failure_.message();
+        throw error(make_error_code(client_errc::stream_closed), std::move(d));
+    }
+
     void sync_timings()
     {
         const auto& h = reader_.body().timings();
@@ -176,7 +212,8 @@ private:
     llm::call_timings timings_;
     std::string provider_;
     std::string model_;
-    bool done_ = false;
+    state state_ = state::open;
+    boost::system::error_code failure_;
     bool busy_ = false;
 };
 

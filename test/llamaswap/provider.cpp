@@ -6,12 +6,14 @@
 
 #include "support/printers.hpp"
 #include "support/run_coro.hpp"
+#include "support/test_server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <zlib.h>
@@ -318,6 +320,52 @@ BOOST_AUTO_TEST_CASE(auth_and_error_formats)
             BOOST_TEST(!r.text().empty());
         }());
     }
+}
+
+// llama.cpp honours the legacy `max_tokens`; the body as the server received it carries
+// that field, and never `max_completion_tokens`, whole or streamed, whichever way the
+// limit was set.
+BOOST_AUTO_TEST_CASE(chat_body_carries_max_tokens)
+{
+    asio::io_context ioc;
+    test::test_server server(ioc.get_executor());
+    server.on_request([](const test::received_request& req, test::exchange& ex) -> asio::awaitable<void> {
+        if (req.body.find("\"stream\":true") != std::string::npos) {
+            co_await ex.async_write_raw("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 14\r\n\r\n"
+                                        "data: [DONE]\n\n");
+            co_return;
+        }
+        test::header_list h;
+        h.add("Content-Type", "application/json");
+        co_await ex.async_respond(200, R"({"choices":[{"finish_reason":"stop","index":0,"message":{"role":"assistant","content":"ok"}}],"created":1,"id":"c","model":"m","object":"chat.completion"})", h);
+    });
+    majordomo::llamaswap::provider_params pp;
+    pp.base_url = server.url();
+    auto p = majordomo::llamaswap::make_provider(ioc.get_executor(), pp);
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto req = ask(); // max_tokens = 200 on the request
+        auto r = co_await p->get_model("m")->async_chat(req);
+        BOOST_TEST(r.text() == "ok");
+        auto s = co_await p->get_model("m")->async_chat_stream(req);
+        auto end = co_await s.async_next();
+        BOOST_TEST(!end.has_value());
+        req.max_tokens.reset(); // from the model's options instead
+        llm::model_options o;
+        o.max_tokens = 77;
+        auto m = p->get_model("m", o);
+        co_await m->async_chat(req);
+    }());
+    auto reqs = server.requests();
+    BOOST_REQUIRE(reqs.size() == 3u);
+    const std::int64_t expected[] = {200, 200, 77};
+    for (std::size_t i = 0; i < reqs.size(); ++i) {
+        BOOST_TEST(reqs[i].target == "/v1/chat/completions");
+        auto body = boost::json::parse(reqs[i].body).as_object();
+        BOOST_TEST(!body.contains("max_completion_tokens"), reqs[i].body);
+        BOOST_REQUIRE(body.contains("max_tokens"));
+        BOOST_TEST(body.at("max_tokens").as_int64() == expected[i]);
+    }
+    BOOST_TEST(reqs[1].body.find("\"stream\":true") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

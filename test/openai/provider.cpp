@@ -1,12 +1,21 @@
+#include <majordomo/deadline.hpp>
 #include <majordomo/llm/chunk.hpp>
 #include <majordomo/llm/classify.hpp>
 #include <majordomo/openai/provider.hpp>
 
+#include "openai/event_reader.hpp"
 #include "support/printers.hpp"
 #include "support/run_coro.hpp"
 #include "support/test_server.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -15,6 +24,7 @@
 namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace majordomo;
+using namespace std::chrono_literals;
 using majordomo::test::test_server;
 
 namespace {
@@ -58,19 +68,89 @@ llm::chat_request hello()
     return r;
 }
 
-// Serves the given SSE bytes for any POST, as llama-server frames them.
+const std::string whole_answer =
+    R"({"choices":[{"finish_reason":"stop","index":0,"message":{"role":"assistant","content":"fine"}}],"created":5,"id":"chatcmpl-9","model":"qwen","object":"chat.completion"})";
+
+// Answers a whole (non-streamed) chat; true if it did.
+asio::awaitable<bool> answer_whole(const test::received_request& req, test::exchange& ex)
+{
+    if (req.body.find("\"stream\":true") != std::string::npos)
+        co_return false;
+    test::header_list h;
+    h.add("Content-Type", "application/json");
+    co_await ex.async_respond(200, whole_answer, h);
+    co_return true;
+}
+
+// Serves the given SSE bytes for any POST, as llama-server frames them. The body's
+// terminating chunk goes out in one write with the last piece.
 void serve_stream(test_server& s, std::vector<std::string> pieces, bool end_chunked = true)
 {
-    s.on_request([pieces, end_chunked](const test::received_request&, test::exchange& ex) -> asio::awaitable<void> {
+    s.on_request([pieces, end_chunked](const test::received_request& req, test::exchange& ex) -> asio::awaitable<void> {
+        const bool whole = co_await answer_whole(req, ex);
+        if (whole)
+            co_return;
         co_await ex.async_write_raw(sse_head);
-        for (const auto& p : pieces)
-            co_await ex.async_write_raw(chunk(p));
-        if (end_chunked)
-            co_await ex.async_write_raw("0\r\n\r\n");
-        else
+        for (std::size_t i = 0; i < pieces.size(); ++i) {
+            std::string bytes = chunk(pieces[i]);
+            if (end_chunked && i + 1 == pieces.size())
+                bytes += "0\r\n\r\n";
+            co_await ex.async_write_raw(bytes);
+        }
+        if (!end_chunked)
             ex.close();
     });
 }
+
+// After [DONE] with the body's end in the same write: the connection is kept once
+// http::response_stream::try_finish() exists (it looks at the buffered end without a
+// read); until then the stream closes it.
+// TODO(try_finish): expect 1 unconditionally once try_finish() is on main.
+constexpr std::size_t idle_after_done = majordomo::openai::detail::finishable_body<majordomo::http::response_stream> ? 1 : 0;
+
+// Pulls until the stream fails; returns the error (none if it ended cleanly).
+asio::awaitable<boost::system::error_code> drain_until_error(llm::chat_stream& stream)
+{
+    try {
+        for (;;) {
+            auto c = co_await with_deadline(stream.async_next(), 5s);
+            if (!c)
+                co_return boost::system::error_code{};
+        }
+    } catch (const boost::system::system_error& e) {
+        co_return e.code();
+    }
+}
+
+// The next call on a stream that failed: stream_closed at once, saying why.
+asio::awaitable<void> expect_closed(llm::chat_stream& stream, std::string_view why)
+{
+    for (int i = 0; i < 2; ++i) {
+        try {
+            co_await with_deadline(stream.async_next(), 5s);
+            BOOST_ERROR("no error");
+        } catch (const majordomo::error& e) {
+            BOOST_TEST(e.code() == client_errc::stream_closed, e.what());
+            BOOST_TEST(std::string(e.what()).find(why) != std::string::npos, e.what());
+            BOOST_TEST(e.diag().provider == "local");
+        }
+    }
+}
+
+// A connection left in the pool must serve the next request: a whole chat on the same
+// client checks that no idle connection was left in an unknown state.
+asio::awaitable<void> expect_pool_usable(majordomo::openai::provider& p)
+{
+    auto before = p.http_client().stats();
+    auto r = co_await with_deadline(p.get_model("qwen")->async_chat(hello()), 5s);
+    BOOST_TEST(r.text() == "fine");
+    auto after = p.http_client().stats();
+    if (before.idle == 1)
+        BOOST_TEST(after.connections_opened == before.connections_opened); // reused
+    else
+        BOOST_TEST(after.connections_opened == before.connections_opened + 1);
+}
+
 
 template <class F>
 void expect_error(F&& f, boost::system::error_code expected, std::string_view needle = {})
@@ -148,8 +228,8 @@ BOOST_AUTO_TEST_CASE(streamed_chat_equals_the_whole_response)
         // Pulling past the end stays at the end.
         auto past_end = co_await stream.async_next(); // a local: see g++ 12 note in test_server.hpp
         BOOST_TEST(!past_end.has_value());
-        // The connection went back to the pool after [DONE].
-        BOOST_TEST(p->http_client().stats().idle == 1u);
+        // After [DONE] the body's end was already buffered: see idle_after_done.
+        BOOST_TEST(p->http_client().stats().idle == idle_after_done);
     }());
     auto body = json::parse(server.requests().at(0).body).as_object();
     BOOST_TEST(body.at("stream").as_bool());
@@ -180,6 +260,8 @@ BOOST_AUTO_TEST_CASE(stream_without_done_is_truncated)
                 else
                     BOOST_TEST(e.code() == majordomo::http::errc::response_truncated, e.what());
             }
+            co_await expect_closed(stream, "failed with");
+            co_await expect_pool_usable(*p);
         }());
     }
 }
@@ -218,8 +300,188 @@ BOOST_AUTO_TEST_CASE(errors_inside_a_stream)
                 BOOST_TEST(e.diag().provider == "local");
                 BOOST_TEST(e.diag().model == "qwen");
             }
+            co_await expect_closed(stream, "failed with");
+            co_await expect_pool_usable(*p);
         }());
     }
+}
+
+// [DONE] ends the stream at once, whatever the server does after it; a connection whose
+// body did not end there is closed, not pooled.
+BOOST_AUTO_TEST_CASE(done_does_not_wait_for_the_end_of_the_body)
+{
+    struct form {
+        const char* name;
+        std::string last_write; // after the first events; the server then never ends the body
+    };
+    const std::vector<form> forms = {
+        {"nothing more", chunk(done_event)},
+        {"comments in the same chunk", chunk(done_event + ": keep-alive\n\n")},
+        {"comments in later chunks", chunk(done_event) + chunk(": ping\n\n") + chunk(": ping\n\n")},
+        {"an event after it", chunk(done_event + delta("late"))},
+        {"a wrong terminating chunk", chunk(done_event) + "zz\r\n"},
+    };
+    for (const auto& f : forms) {
+        asio::io_context ioc;
+        test_server server(ioc.get_executor());
+        server.on_request([&f](const test::received_request& req, test::exchange& ex) -> asio::awaitable<void> {
+            const bool whole = co_await answer_whole(req, ex);
+            if (whole)
+                co_return;
+            co_await ex.async_write_raw(sse_head + chunk(role_event + delta("Hi")));
+            co_await ex.async_write_raw(f.last_write);
+            co_await ex.async_stall(); // until the client closes
+        });
+        auto p = make(ioc, server);
+        test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+            auto stream = co_await p->get_model("qwen")->async_chat_stream(hello());
+            llm::chat_accumulator acc;
+            // Bounded: before the fix the last call waited for the body's end forever.
+            for (;;) {
+                auto c = co_await with_deadline(stream.async_next(), 5s);
+                if (!c)
+                    break;
+                acc.add(*c);
+            }
+            BOOST_TEST(acc.result().text() == "Hi", f.name);
+            BOOST_TEST((stream.timings().end != llm::call_timings::clock::time_point{}), f.name);
+            auto again = co_await with_deadline(stream.async_next(), 5s);
+            BOOST_TEST(!again.has_value(), f.name);
+            auto st = p->http_client().stats();
+            BOOST_TEST(st.idle == 0u, f.name);
+            BOOST_TEST(st.open == 0u, f.name);
+            co_await server.async_wait_open_connections(0, 5s);
+            BOOST_TEST(server.open_connections() == 0u, f.name); // the client closed it
+            co_await expect_pool_usable(*p);
+        }());
+    }
+}
+
+// The good case: [DONE] and the body's end arrive together.
+BOOST_AUTO_TEST_CASE(done_with_the_end_of_the_body_buffered)
+{
+    asio::io_context ioc;
+    test_server server(ioc.get_executor());
+    serve_stream(server, {role_event + delta("Hi") + done_event});
+    auto p = make(ioc, server);
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        for (int round = 0; round < 2; ++round) {
+            auto stream = co_await p->get_model("qwen")->async_chat_stream(hello());
+            auto ec = co_await drain_until_error(stream);
+            BOOST_TEST(!ec, ec.message());
+            BOOST_TEST(p->http_client().stats().idle == idle_after_done);
+            co_await expect_pool_usable(*p);
+        }
+    }());
+}
+
+// Every failure closes the stream: the next call fails at once with stream_closed and
+// reads nothing more, and the connection is not pooled.
+BOOST_AUTO_TEST_CASE(a_failed_stream_stays_closed)
+{
+    struct form {
+        const char* name;
+        std::string bytes; // after a first chunk; followed by a good chunk and [DONE]
+        boost::system::error_code expected;
+    };
+    const std::vector<form> forms = {
+        {"event: error", "event: error\ndata: {\"error\":{\"code\":500,\"message\":\"slot crashed\"}}\n\n",
+         make_api_error(500)},
+        {"data error object", R"(data: {"error":{"code":500,"message":"slot crashed","type":"server_error"}})" "\n\n",
+         make_api_error(500)},
+        {"bad JSON", "data: {\"choices\":[{\"delta\":\n\n", client_errc::bad_json},
+        {"not an object", "data: [1,2]\n\n", client_errc::bad_json},
+    };
+    for (const auto& f : forms) {
+        asio::io_context ioc;
+        test_server server(ioc.get_executor());
+        serve_stream(server, {role_event + f.bytes + delta("after") + done_event});
+        auto p = make(ioc, server);
+        test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+            auto stream = co_await p->get_model("qwen")->async_chat_stream(hello());
+            auto first = co_await stream.async_next();
+            BOOST_TEST(first.has_value(), f.name);
+            auto ec = co_await drain_until_error(stream);
+            BOOST_TEST(ec == f.expected, f.name << ": " << ec.message());
+            co_await expect_closed(stream, "failed with");
+            BOOST_TEST(p->http_client().stats().idle == 0u, f.name);
+            co_await expect_pool_usable(*p);
+        }());
+    }
+}
+
+// A deadline (or any cancellation) during a read closes the stream for good.
+BOOST_AUTO_TEST_CASE(cancelled_during_a_read_stays_closed)
+{
+    asio::io_context ioc;
+    test_server server(ioc.get_executor());
+    server.on_request([](const test::received_request& req, test::exchange& ex) -> asio::awaitable<void> {
+        const bool whole = co_await answer_whole(req, ex);
+        if (whole)
+            co_return;
+        co_await ex.async_write_raw(sse_head + chunk(role_event));
+        co_await ex.async_pause(300ms); // the client gives up meanwhile
+        co_await ex.async_write_raw(chunk(delta("late") + done_event) + "0\r\n\r\n");
+    });
+    auto p = make(ioc, server);
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto stream = co_await p->get_model("qwen")->async_chat_stream(hello());
+        auto first = co_await stream.async_next();
+        BOOST_TEST(first.has_value());
+        try {
+            co_await with_deadline(stream.async_next(), 50ms);
+            BOOST_ERROR("no error");
+        } catch (const majordomo::error& e) {
+            BOOST_TEST(e.code() == client_errc::deadline_exceeded, e.what());
+        }
+        co_await expect_closed(stream, "cancelled");
+        BOOST_TEST(p->http_client().stats().open == 0u);
+        co_await server.async_wait_open_connections(0, 5s);
+        BOOST_TEST(server.open_connections() == 0u);
+        co_await expect_pool_usable(*p);
+    }());
+}
+
+// A coroutine that was cancelled before it called async_next, and that turned off
+// throw_if_cancelled, gets operation_aborted rather than the next chunk (which is
+// already buffered), and the stream is closed.
+BOOST_AUTO_TEST_CASE(cancelled_before_a_read_began_stays_closed)
+{
+    asio::io_context ioc;
+    test_server server(ioc.get_executor());
+    serve_stream(server, {role_event + delta("buffered") + delta("more") + done_event});
+    auto p = make(ioc, server);
+    asio::cancellation_signal sig;
+    bool finished = false;
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            co_await asio::this_coro::throw_if_cancelled(false);
+            auto stream = co_await p->get_model("qwen")->async_chat_stream(hello());
+            auto first = co_await stream.async_next();
+            BOOST_TEST(first.has_value());
+            // Wait here until the caller cancels.
+            asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::steady_clock::duration::max());
+            boost::system::error_code wait_ec;
+            co_await t.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+            BOOST_TEST(wait_ec == asio::error::operation_aborted);
+            try {
+                auto c = co_await stream.async_next();
+                BOOST_ERROR("no error; got a chunk: " << (c ? c->text() : std::string("<end>")));
+            } catch (const boost::system::system_error& e) {
+                BOOST_TEST(e.code() == asio::error::operation_aborted, e.what());
+            }
+            co_await asio::this_coro::reset_cancellation_state();
+            co_await expect_closed(stream, "cancelled");
+            BOOST_TEST(p->http_client().stats().open == 0u);
+            co_await expect_pool_usable(*p);
+            finished = true;
+        },
+        asio::bind_cancellation_slot(sig.slot(), asio::detached));
+    asio::steady_timer t(ioc, 200ms);
+    t.async_wait([&](auto) { sig.emit(asio::cancellation_type::terminal); });
+    ioc.run_for(20s);
+    BOOST_TEST(finished);
 }
 
 BOOST_AUTO_TEST_CASE(non_2xx_answers_become_api_errors)

@@ -16,7 +16,10 @@ namespace majordomo::llm {
 
 /// A streamed chat response, pulled one chunk at a time: the server is read only as
 /// fast as the caller pulls. Destroying it before the end closes the connection.
-/// @par Thread safety  One async_next at a time; a second fails with
+/// At `data: [DONE]` the stream ends without waiting for the server to end the body: the
+/// connection goes back to the pool only if the body's end was already received, else it
+/// is closed. Any error, and any cancellation, closes the connection for good.
+/// @par Thread safety  One async_next at a time, from one coroutine; a second fails with
 ///   client_errc::operation_in_progress.
 class chat_stream {
 public:
@@ -30,11 +33,14 @@ public:
 
     explicit chat_stream(std::unique_ptr<source> s) : source_(std::move(s)) {}
 
-    /// The next chunk, or std::nullopt after the stream's terminator.
+    /// The next chunk, or std::nullopt at the stream's terminator and on every call after it.
     /// @par Errors  client_errc::stream_truncated when the body ends without
     ///   `data: [DONE]`; api_errc (with diagnostics) for an error sent inside the stream;
-    ///   client_errc::bad_json for a malformed chunk; transport errors.
-    /// @par Cancellation  Terminal: the stream is closed and cannot be resumed.
+    ///   client_errc::bad_json for a malformed chunk; transport errors. After any of these,
+    ///   or after a cancellation, every further call fails at once with
+    ///   client_errc::stream_closed: start a new call.
+    /// @par Cancellation  Terminal (also one already requested of the calling coroutine):
+    ///   the stream is closed and cannot be resumed.
     boost::asio::awaitable<std::optional<chat_chunk>> async_next() { return source_->async_next(); }
 
     /// Phases so far; `end` is set once the terminator was read.
