@@ -4,23 +4,6 @@
 
 namespace majordomo::openai::detail {
 
-namespace {
-// Consumes an already buffered, empty rest of the body without I/O, or closes the
-// connection. A template so that the branch for the missing try_finish() is discarded.
-template <class Body>
-void finish_body(Body& body) noexcept
-{
-    if constexpr (finishable_body<Body>) {
-        (void)body.try_finish();
-    } else {
-        // Stopgap until try_finish(): the end of the body (the terminating 0-chunk) cannot
-        // be looked at without a read, so the connection is kept only if the body ended.
-        if (!body.done())
-            body.close();
-    }
-}
-} // namespace
-
 event_reader::event_reader(http::response_stream body, sse::parser_params params)
     : body_(std::move(body)), parser_(params), buf_(buffer_size, '\0')
 {
@@ -62,7 +45,7 @@ void event_reader::finish() noexcept
     if (pos_ < len_)
         body_.close();
     else
-        finish_body(body_);
+        (void)body_.try_finish(); // keeps the connection only if the body's end is buffered
 }
 
 } // namespace majordomo::openai::detail

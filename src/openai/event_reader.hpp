@@ -7,19 +7,10 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include <concepts>
 #include <optional>
 #include <string>
 
 namespace majordomo::openai::detail {
-
-// TODO(try_finish): http::response_stream::try_finish() arrives with the HTTP client
-// rewrite. Once it is on main, event_reader::finish() calls it directly and this concept
-// (and the tests' use of it) goes.
-template <class Body>
-concept finishable_body = requires(Body& b) {
-    { b.try_finish() } -> std::same_as<bool>;
-};
 
 class event_reader {
 public:

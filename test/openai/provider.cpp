@@ -102,11 +102,9 @@ void serve_stream(test_server& s, std::vector<std::string> pieces, bool end_chun
     });
 }
 
-// After [DONE] with the body's end in the same write: the connection is kept once
-// http::response_stream::try_finish() exists (it looks at the buffered end without a
-// read); until then the stream closes it.
-// TODO(try_finish): expect 1 unconditionally once try_finish() is on main.
-constexpr std::size_t idle_after_done = majordomo::openai::detail::finishable_body<majordomo::http::response_stream> ? 1 : 0;
+// After [DONE] with the body's end in the same write, the connection is kept: try_finish
+// looks at the buffered end without a read.
+constexpr std::size_t idle_after_done = 1;
 
 // Pulls until the stream fails; returns the error (none if it ended cleanly).
 asio::awaitable<boost::system::error_code> drain_until_error(llm::chat_stream& stream)
