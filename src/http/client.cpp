@@ -103,10 +103,12 @@ struct client::impl {
     }
 
     // Made on the first https connection: loading the system's CA store costs tens of
-    // milliseconds, which a plain-http client should not pay.
+    // milliseconds, which a plain-http client should not pay. A mutex, not call_once: a
+    // call_once whose function throws hangs under ThreadSanitizer.
     asio::ssl::context& tls_context()
     {
-        std::call_once(tls_once, [this] {
+        std::lock_guard lock(tls_mutex);
+        if (!tls) {
             asio::ssl::context c(asio::ssl::context::tls_client);
             if (params.tls.unsafe_disable_verification) {
                 c.set_verify_mode(asio::ssl::verify_none);
@@ -127,7 +129,7 @@ struct client::impl {
                                         "': pass a directory of hashed CA certificates");
             }
             tls.emplace(std::move(c));
-        });
+        }
         return *tls;
     }
 
@@ -152,7 +154,7 @@ struct client::impl {
 
     executor_type ex;
     client_params params;
-    std::once_flag tls_once;
+    std::mutex tls_mutex;
     std::optional<asio::ssl::context> tls;
     std::shared_ptr<detail::connection_pool> pool;
     std::mutex targets_mutex;
