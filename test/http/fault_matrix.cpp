@@ -7,13 +7,13 @@
 
 #include "support/printers.hpp"
 #include "support/run_coro.hpp"
+#include "support/fault_script.hpp"
 #include "support/test_server.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <filesystem>
 #include <functional>
 
 namespace asio = boost::asio;
@@ -24,15 +24,10 @@ using herr = majordomo::http::errc;
 
 namespace {
 
-std::size_t open_fds()
-{
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
-        ++n;
-    return n;
-}
-
-using script = std::function<asio::awaitable<void>(test::exchange&)>;
+using script = test::fault_script;
+using test::open_fds;
+using test::send;
+using test::then;
 
 struct fault {
     std::string name;
@@ -41,23 +36,6 @@ struct fault {
     std::string body;
     std::string method = "GET";
 };
-
-// Writes `bytes`, then closes, stalls or leaves the connection open.
-enum class then { close, stall, reset, keep };
-
-script send(std::string bytes, then after)
-{
-    return [bytes = std::move(bytes), after](test::exchange& ex) -> asio::awaitable<void> {
-        if (!bytes.empty())
-            co_await ex.async_write_raw(bytes);
-        switch (after) {
-        case then::close: ex.close(); break;
-        case then::reset: ex.reset(); break;
-        case then::stall: co_await ex.async_stall(); break;
-        case then::keep: break;
-        }
-    };
-}
 
 std::string big(std::size_t n, char c) { return std::string(n, c); }
 

@@ -9,13 +9,13 @@
 
 #include "support/printers.hpp"
 #include "support/run_coro.hpp"
+#include "support/fault_script.hpp"
 #include "support/test_server.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <cstdio>
-#include <filesystem>
 #include <functional>
 
 namespace asio = boost::asio;
@@ -25,14 +25,6 @@ using majordomo::test::test_server;
 using kind = majordomo::llm::error_kind;
 
 namespace {
-
-std::size_t open_fds()
-{
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
-        ++n;
-    return n;
-}
 
 std::string chunk(std::string_view bytes)
 {
@@ -70,23 +62,10 @@ std::string sse(const std::vector<std::string>& events, bool terminate = true)
     return out;
 }
 
-enum class then { close, stall, reset, keep };
-
-using script = std::function<asio::awaitable<void>(test::exchange&)>;
-
-script send(std::string bytes, then after)
-{
-    return [bytes = std::move(bytes), after](test::exchange& ex) -> asio::awaitable<void> {
-        if (!bytes.empty())
-            co_await ex.async_write_raw(bytes);
-        switch (after) {
-        case then::close: ex.close(); break;
-        case then::reset: ex.reset(); break;
-        case then::stall: co_await ex.async_stall(); break;
-        case then::keep: break;
-        }
-    };
-}
+using script = test::fault_script;
+using test::open_fds;
+using test::send;
+using test::then;
 
 struct expectation {
     std::optional<kind> k;              // none: success
