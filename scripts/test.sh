@@ -33,7 +33,8 @@ stage_tsan() {
     cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMAJORDOMO_SANITIZE_THREAD=ON \
           -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DMAJORDOMO_BUILD_BENCH=OFF -DMAJORDOMO_BUILD_EXAMPLES=OFF
     cmake --build "$dir" -j "$jobs" -t majordomo_stress
-    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
+    # The suppressions file says why each entry is a false positive (uninstrumented OpenSSL).
+    TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/test/stress/tsan.supp ${TSAN_OPTIONS:-}" \
         "$dir/test/majordomo_stress" --log_level=test_suite --report_level=short
 }
 
