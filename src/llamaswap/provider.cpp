@@ -241,6 +241,7 @@ asio::awaitable<imagegen::image_result> provider::impl::generate(std::shared_ptr
 struct event_stream::impl {
     impl(http::response_stream s) : reader(std::move(s), sse::parser_params{}) {}
     openai::detail::event_reader reader;
+    bool failed = false; // an error or cancellation ended it: it cannot be resumed
 };
 
 event_stream::event_stream(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -250,10 +251,31 @@ event_stream::~event_stream() = default;
 
 asio::awaitable<std::optional<event>> event_stream::async_next()
 {
-    auto ev = co_await impl_->reader.async_next();
-    if (!ev)
+    auto& s = *impl_;
+    if (s.failed)
+        throw error(make_error_code(client_errc::stream_closed),
+                    "llama-swap's event stream ended with an error or was cancelled; call async_events again");
+    // Every failure, a malformed event included, closes the stream: the connection is in
+    // an unknown state.
+    struct on_failure {
+        impl& s;
+        bool armed = true;
+        ~on_failure()
+        {
+            if (armed) {
+                s.failed = true;
+                s.reader.close();
+            }
+        }
+    } guard{s};
+    auto ev = co_await s.reader.async_next();
+    if (!ev) {
+        guard.armed = false;
         co_return std::nullopt;
-    co_return decode_event(ev->data);
+    }
+    auto decoded = decode_event(ev->data);
+    guard.armed = false;
+    co_return decoded;
 }
 
 // ---- provider ----

@@ -132,6 +132,41 @@ BOOST_AUTO_TEST_CASE(management_against_the_simulator)
     }());
 }
 
+// A malformed event, like any error, ends the events stream: later calls fail at once
+// with stream_closed instead of reading on from a connection in an unknown state.
+BOOST_AUTO_TEST_CASE(an_events_stream_that_failed_cannot_be_resumed)
+{
+    asio::io_context ioc;
+    test::test_server server(ioc.get_executor());
+    server.on_request([](const test::received_request&, test::exchange& ex) -> asio::awaitable<void> {
+        co_await ex.async_write_raw("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                    "Transfer-Encoding: chunked\r\n\r\n"
+                                    "f\r\ndata: {broken\n\n\r\n");
+        co_await ex.async_write_raw("2a\r\ndata: {\"type\":\"modelStatus\",\"data\":\"[]\"}\n\n\r\n");
+        co_await ex.async_stall();
+    });
+    majordomo::llamaswap::provider_params pp;
+    pp.base_url = server.url();
+    majordomo::http::client http(ioc.get_executor());
+    pp.http = http;
+    auto p = majordomo::llamaswap::make_provider(ioc.get_executor(), pp);
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto events = co_await p->async_events();
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            try {
+                co_await with_deadline(events.async_next(), 2s);
+                BOOST_ERROR("a malformed event was accepted, or the stream resumed");
+            } catch (const majordomo::error& e) {
+                if (attempt == 0)
+                    BOOST_TEST(e.code() == client_errc::bad_json, e.what());
+                else
+                    BOOST_TEST(e.code() == client_errc::stream_closed, e.what());
+            }
+        }
+        BOOST_TEST(http.stats().open == 0u);
+    }());
+}
+
 BOOST_AUTO_TEST_CASE(swap_waits_match_the_load_times)
 {
     asio::io_context ioc;
