@@ -130,11 +130,11 @@ errc chunked_overflow(const boost::beast::flat_buffer& b)
     std::string_view v(static_cast<const char*>(b.data().data()), b.size());
     if (v.starts_with("\r\n"))
         v.remove_prefix(2);
+    // The last chunk's line is zeros, then an extension, whitespace or its CRLF, and it ended.
     const auto digits = v.find_first_not_of('0');
-    const auto eol = v.find("\r\n");
-    const bool last_chunk = digits != 0 && digits != std::string_view::npos && eol != std::string_view::npos &&
-                            v.find_first_not_of("0", 0) >= digits && (v[digits] == ';' || v[digits] == '\r' ||
-                                                                      v[digits] == ' ' || v[digits] == '\t');
+    const bool last_chunk = digits != 0 && digits != std::string_view::npos &&
+                            std::string_view(";\r \t").find(v[digits]) != std::string_view::npos &&
+                            v.find("\r\n") != std::string_view::npos;
     return last_chunk ? errc::trailer_limit_exceeded : errc::chunk_line_limit_exceeded;
 }
 
