@@ -1,6 +1,7 @@
 #include "http/connection_pool.hpp"
 #include "http/errc_mapping.hpp"
 #include "http/request_head.hpp"
+#include "http/response_reader.hpp"
 #include "http/url.hpp"
 
 #include <majordomo/error.hpp>
@@ -10,10 +11,6 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/url/parse.hpp>
 
 #include <array>
 #include <cctype>
@@ -101,56 +98,20 @@ std::string where(const detail::origin& o, std::string_view path)
     return o.key + std::string(path.substr(0, path.find('?')));
 }
 
-using body_parser = bh::response_parser<bh::buffer_body>;
-
-// The idle time a Keep-Alive: timeout=N hint allows, a second short of the server's
-// own limit so that a request never races the server's close; nullopt without a hint.
-std::optional<std::chrono::seconds> keep_alive_hint(std::string_view v)
-{
-    for (std::size_t at = 0; (at = v.find('=', at)) != std::string_view::npos; ++at) {
-        auto name = v.substr(0, at);
-        name = name.substr(name.find_last_of(" ,;") + 1);
-        if (!boost::beast::iequals(name, "timeout"))
-            continue;
-        std::int64_t n = 0;
-        std::size_t i = at + 1;
-        for (; i < v.size() && v[i] >= '0' && v[i] <= '9' && n < 1'000'000; ++i)
-            n = n * 10 + (v[i] - '0');
-        if (i == at + 1)
-            return std::nullopt;
-        return std::chrono::seconds(std::max<std::int64_t>(n - 1, 0));
-    }
-    return std::nullopt;
-}
-
-// What sits unparsed when the buffer overflows inside a chunked body is a chunk-size
-// line or, after the last chunk's line, the trailer section.
-errc chunked_overflow(const boost::beast::flat_buffer& b)
-{
-    std::string_view v(static_cast<const char*>(b.data().data()), b.size());
-    if (v.starts_with("\r\n"))
-        v.remove_prefix(2);
-    // The last chunk's line is zeros, then an extension, whitespace or its CRLF, and it ended.
-    const auto digits = v.find_first_not_of('0');
-    const bool last_chunk = digits != 0 && digits != std::string_view::npos &&
-                            std::string_view(";\r \t").find(v[digits]) != std::string_view::npos &&
-                            v.find("\r\n") != std::string_view::npos;
-    return last_chunk ? errc::trailer_limit_exceeded : errc::chunk_line_limit_exceeded;
-}
-
 } // namespace
 
 struct response_stream::impl {
+    explicit impl(detail::reader_limits limits) : reader(limits) {}
+
     detail::lease lease;
-    std::optional<body_parser> parser;
+    detail::response_reader reader;
     int status = 0;
     http::fields headers;
     http::timings timings;
     detail::origin origin;
     std::string path;
     std::optional<std::size_t> body_limit; // for async_read_all: the opening client's limit
-    // How long the connection may idle in the pool after this response; zero: not at all
-    // (HTTP/1.0, Connection: close, a Keep-Alive timeout of a second or less).
+    // How long the connection may idle in the pool after this response; zero: not at all.
     clock::duration idle_age{};
     bool done = false;   // nothing more to read: the end, an error or close()
     bool closed = false; // ended by an error or close(): reading again is an error
@@ -162,7 +123,7 @@ struct response_stream::impl {
         done = true;
         timings.end = clock::now();
         auto* c = lease.get();
-        if (c && idle_age > clock::duration::zero() && parser->keep_alive() && c->buffer().size() == 0) {
+        if (c && idle_age > clock::duration::zero() && reader.parser().keep_alive() && c->buffer().size() == 0) {
             c->idle_expiry = timings.end + idle_age;
             lease.release_reusable();
         } else {
@@ -176,34 +137,6 @@ struct response_stream::impl {
         closed = true;
         lease.release_closed();
         throw error(ec, std::string(phase) + " " + where(origin, path));
-    }
-
-    // Checks the final response's framing beyond what Beast's parser refuses; sets how
-    // long its connection may idle afterwards.
-    void check_framing(const client_params& params)
-    {
-        auto& msg = parser->get();
-        const bool te = msg.find(bh::field::transfer_encoding) != msg.end();
-        const bool cl = msg.find(bh::field::content_length) != msg.end();
-        // Beast refuses chunked with Content-Length; any other coding is one we cannot
-        // decode and, with Content-Length, a request-smuggling shape (RFC 9112 6.3).
-        if (te && (cl || !parser->chunked()) && !parser->is_done())
-            fail(errc::bad_framing, "reading response headers from");
-        if (msg.version() != 11 || !parser->keep_alive())
-            return; // read to its end, then closed
-        clock::duration age = params.max_idle_age;
-        if (auto hint = keep_alive_hint(msg[bh::field::keep_alive]))
-            age = std::min<clock::duration>(age, *hint);
-        idle_age = age;
-    }
-
-    // Maps a read error of the body phase, where a full buffer means an endless chunk
-    // line or trailer (the headers have their own limit in Beast's parser).
-    boost::system::error_code body_error(boost::system::error_code ec) const
-    {
-        if (ec == bh::error::buffer_overflow && lease.get())
-            return chunked_overflow(lease.get()->buffer());
-        return detail::map_read_error(ec);
     }
 };
 
@@ -251,56 +184,34 @@ client::impl::open_stream(std::shared_ptr<impl> self, request req, std::optional
         t.connected = clock::now();
         t.reused_connection = conn->reused;
 
-        auto s = std::make_unique<response_stream::impl>();
+        auto s = std::make_unique<response_stream::impl>(
+            detail::reader_limits{self->params.header_limit, body_limit, head_only});
         s->origin = tgt.origin;
         s->path = tgt.path;
         auto [wec, wn] = co_await conn->visit(
             [&](auto& stream) { return asio::async_write(stream, wire, asio::as_tuple(asio::use_awaitable)); });
         boost::system::error_code ec = wec;
-        bool received = false;
         if (!ec) {
             t.request_written = clock::now();
-            // Interim responses share the header budget, so endless 1xx lines end too.
-            std::size_t head_budget = self->params.header_limit;
-            for (;;) {
-                auto& p = s->parser.emplace();
-                p.header_limit(static_cast<std::uint32_t>(
-                    std::clamp<std::size_t>(head_budget, 1, std::numeric_limits<std::uint32_t>::max())));
-                p.body_limit(body_limit ? boost::optional<std::uint64_t>(*body_limit) : boost::none);
-                if (head_only)
-                    p.skip(true);
-                auto [rec, rn] = co_await conn->visit([&](auto& stream) {
-                    return bh::async_read_header(stream, conn->buffer(), p, asio::as_tuple(asio::use_awaitable));
-                });
-                ec = rec;
-                received = received || p.got_some() || conn->buffer().size() != 0;
-                if (ec || p.get().result_int() / 100 != 1)
-                    break;
-                if (p.get().result_int() == 101) {
-                    s->lease = std::move(lease);
-                    s->fail(errc::unexpected_upgrade, "reading response headers from");
-                }
-                if (rn >= head_budget) {
-                    ec = bh::error::header_limit;
-                    break;
-                }
-                head_budget -= rn;
-            }
+            ec = co_await conn->visit([&](auto& stream) { return s->reader.async_read_head(stream, conn->buffer()); });
         }
+        if (!ec)
+            ec = s->reader.check_framing();
         if (!ec) {
             t.headers_received = clock::now();
-            auto& msg = s->parser->get();
+            auto& msg = s->reader.parser().get();
             s->status = msg.result_int();
             s->headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
             for (const auto& f : msg)
                 s->headers.push_back({std::string(f.name_string()), std::string(f.value())});
             s->timings = t;
             s->lease = std::move(lease);
-            s->check_framing(self->params);
-            if (s->parser->is_done())
+            s->idle_age = s->reader.idle_age(self->params.max_idle_age);
+            if (s->reader.is_done())
                 s->finish();
             co_return s;
         }
+        const bool received = s->reader.received();
         const bool not_acted_on = wec || (is_idempotent(req.method) && !received);
         const bool reused = conn->reused;
         if (reused && attempt == 0 && is_stale(ec) && not_acted_on) {
@@ -340,20 +251,7 @@ bool response_stream::try_finish() noexcept
     if (s.done)
         return !s.closed;
     auto* conn = s.lease.get();
-    auto& p = *s.parser;
-    // Parses what is buffered; any body byte left there, or a body that needs another
-    // read (e.g. one that ends at EOF), means the connection cannot be kept.
-    for (int i = 0; conn && i < 4 && !p.is_done(); ++i) {
-        char scratch[1];
-        p.get().body().data = scratch;
-        p.get().body().size = sizeof scratch;
-        boost::system::error_code ec;
-        const std::size_t used = p.put(conn->buffer().data(), ec);
-        conn->buffer().consume(used);
-        if ((ec && ec != bh::error::need_buffer) || p.get().body().size != sizeof scratch || used == 0)
-            break;
-    }
-    if (conn && p.is_done()) {
+    if (conn && s.reader.try_finish(conn->buffer())) {
         s.finish();
         return true;
     }
@@ -369,27 +267,15 @@ asio::awaitable<std::size_t> response_stream::async_read_some(std::span<char> bu
     if (s.done || buf.empty())
         co_return 0;
     auto* conn = s.lease.get();
-    auto& p = *s.parser;
-    for (;;) {
-        auto& body = p.get().body();
-        body.data = buf.data();
-        body.size = buf.size();
-        auto [ec, n] = co_await conn->visit([&](auto& stream) {
-            return bh::async_read_some(stream, conn->buffer(), p, asio::as_tuple(asio::use_awaitable));
-        });
-        if (ec == bh::error::need_buffer)
-            ec = {};
-        if (ec) {
-            s.fail(s.body_error(ec), "reading response body from");
-        }
-        const std::size_t got = buf.size() - body.size;
-        if (got && s.timings.first_byte == clock::time_point{})
-            s.timings.first_byte = clock::now();
-        if (p.is_done())
-            s.finish();
-        if (got || s.done)
-            co_return got;
-    }
+    auto [ec, got] = co_await conn->visit(
+        [&](auto& stream) { return s.reader.async_read_some(stream, conn->buffer(), buf); });
+    if (ec)
+        s.fail(ec, "reading response body from");
+    if (got && s.timings.first_byte == clock::time_point{})
+        s.timings.first_byte = clock::now();
+    if (s.reader.is_done())
+        s.finish();
+    co_return got;
 }
 
 asio::awaitable<std::string> response_stream::async_read_all()
@@ -397,7 +283,7 @@ asio::awaitable<std::string> response_stream::async_read_all()
     std::string out;
     std::size_t used = 0;
     // Sized from Content-Length when there is one, so the body is read in place once.
-    const auto cl = impl_->parser->content_length_remaining();
+    const auto cl = impl_->reader.parser().content_length_remaining();
     std::size_t step = cl ? static_cast<std::size_t>(std::min<std::uint64_t>(*cl, 1 << 24)) : 16 * 1024;
     while (!impl_->done) {
         if (out.size() - used < 1)

@@ -1,0 +1,128 @@
+// Reads one HTTP/1.1 response from any Asio read stream and a buffer, with the rules Beast's
+// parser leaves to its user: interim (1xx) responses skipped within the header budget, an
+// unasked-for upgrade refused, framing Beast accepts but we cannot trust refused, and a full
+// buffer inside a chunked body told apart as an endless chunk line or trailer. The client
+// runs it over its connections; the fuzz target over bytes in memory.
+#pragma once
+
+#include "http/errc_mapping.hpp"
+
+#include <majordomo/http/errc.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <utility>
+
+namespace majordomo::http::detail {
+
+struct reader_limits {
+    std::size_t header_limit = 64 * 1024;  ///< all heads of one response, interim ones included
+    std::optional<std::size_t> body_limit; ///< Beast's body limit; none: unbounded
+    bool head_only = false;                ///< a HEAD request: the response has no body
+};
+
+class response_reader {
+public:
+    using parser_type = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+
+    explicit response_reader(reader_limits limits) : limits_(limits) {}
+
+    /// Reads up to the final response's head. Errors are the stream's and Beast's as they
+    /// came (map them with map_read_error; the caller tells a stale connection by them),
+    /// or errc::unexpected_upgrade for a 101.
+    template <class Stream>
+    boost::asio::awaitable<boost::system::error_code> async_read_head(Stream& stream, boost::beast::flat_buffer& buffer);
+
+    /// After the head: errc::bad_framing for a Transfer-Encoding we cannot decode or one
+    /// beside Content-Length (a request-smuggling shape, RFC 9112 6.3), else success.
+    boost::system::error_code check_framing() const;
+
+    /// How long the connection may idle after this response: at most `max_idle`, a second
+    /// short of a Keep-Alive: timeout hint; zero when it must be closed (HTTP/1.0,
+    /// Connection: close).
+    std::chrono::steady_clock::duration idle_age(std::chrono::steady_clock::duration max_idle) const;
+
+    /// Reads body bytes into `out` until at least one arrived or the body ended. Returns
+    /// errors mapped to http::errc (transport errors pass through) and the bytes written.
+    template <class Stream>
+    boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>>
+    async_read_some(Stream& stream, boost::beast::flat_buffer& buffer, std::span<char> out);
+
+    /// Parses what `buffer` holds without reading: true when the body's end was there and
+    /// no body byte was left unread; false otherwise (the parser is then unusable).
+    bool try_finish(boost::beast::flat_buffer& buffer) noexcept;
+
+    /// Any byte of a response arrived: the request may have been acted on.
+    bool received() const noexcept { return received_; }
+    bool is_done() const noexcept { return parser_->is_done(); }
+    parser_type& parser() noexcept { return *parser_; }
+    const parser_type& parser() const noexcept { return *parser_; }
+
+private:
+    boost::system::error_code body_error(boost::system::error_code ec, const boost::beast::flat_buffer& buffer) const;
+
+    reader_limits limits_;
+    std::optional<parser_type> parser_;
+    bool received_ = false;
+};
+
+template <class Stream>
+boost::asio::awaitable<boost::system::error_code>
+response_reader::async_read_head(Stream& stream, boost::beast::flat_buffer& buffer)
+{
+    namespace bh = boost::beast::http;
+    // Interim responses share the header budget, so endless 1xx lines end too.
+    std::size_t budget = limits_.header_limit;
+    for (;;) {
+        auto& p = parser_.emplace();
+        p.header_limit(static_cast<std::uint32_t>(
+            std::clamp<std::size_t>(budget, 1, std::numeric_limits<std::uint32_t>::max())));
+        p.body_limit(limits_.body_limit ? boost::optional<std::uint64_t>(*limits_.body_limit) : boost::none);
+        if (limits_.head_only)
+            p.skip(true);
+        auto [ec, n] = co_await bh::async_read_header(stream, buffer, p,
+                                                      boost::asio::as_tuple(boost::asio::use_awaitable));
+        received_ = received_ || p.got_some() || buffer.size() != 0;
+        if (ec || p.get().result_int() / 100 != 1)
+            co_return ec;
+        if (p.get().result_int() == 101)
+            co_return make_error_code(errc::unexpected_upgrade);
+        if (n >= budget)
+            co_return make_error_code(bh::error::header_limit);
+        budget -= n;
+    }
+}
+
+template <class Stream>
+boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>>
+response_reader::async_read_some(Stream& stream, boost::beast::flat_buffer& buffer, std::span<char> out)
+{
+    namespace bh = boost::beast::http;
+    auto& p = *parser_;
+    for (;;) {
+        auto& body = p.get().body();
+        body.data = out.data();
+        body.size = out.size();
+        auto [ec, n] = co_await bh::async_read_some(stream, buffer, p,
+                                                    boost::asio::as_tuple(boost::asio::use_awaitable));
+        if (ec == bh::error::need_buffer)
+            ec = {};
+        std::pair<boost::system::error_code, std::size_t> r(ec, out.size() - body.size);
+        if (ec)
+            r.first = body_error(ec, buffer);
+        if (ec || r.second || p.is_done() || out.empty())
+            co_return r;
+    }
+}
+
+} // namespace majordomo::http::detail
