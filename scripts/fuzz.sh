@@ -14,7 +14,7 @@ bash scripts/setup.sh ccache clang-16 libclang-rt-16-dev llvm-16
 
 seconds=${1:-60}
 if [ $# -gt 0 ]; then shift; fi
-all_targets=(sse_parser chat_chunk chat_response embeddings error_body dsn url)
+all_targets=(sse_parser chat_chunk chat_response embeddings error_body dsn url http_response)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 build=${MAJORDOMO_FUZZ_BUILD_DIR:-build/fuzz}
@@ -44,6 +44,7 @@ run_target() {
     case $t in
         sse_parser | dsn) dict="test/fuzz/$t.dict" ;;
         url) dict=test/fuzz/dsn.dict ;;
+        http_response) dict=test/fuzz/http.dict ;;
         *) dict=test/fuzz/json.dict ;;
     esac
     "$build/test/fuzz/fuzz_$t" -max_total_time="$seconds" -seed="$seed" -timeout=10 -rss_limit_mb=2048 \

@@ -81,7 +81,9 @@ boost::asio::awaitable<boost::system::error_code>
 response_reader::async_read_head(Stream& stream, boost::beast::flat_buffer& buffer)
 {
     namespace bh = boost::beast::http;
-    // Interim responses share the header budget, so endless 1xx lines end too.
+    // Our own loop, not bh::async_read_header: Beast bounds each parse step by its header
+    // limit, not the head, so fields arriving in well-cut pieces could grow it without end.
+    // Interim responses share the budget, so endless 1xx heads end too.
     std::size_t budget = limits_.header_limit;
     for (;;) {
         auto& p = parser_.emplace();
@@ -90,16 +92,36 @@ response_reader::async_read_head(Stream& stream, boost::beast::flat_buffer& buff
         p.body_limit(limits_.body_limit ? boost::optional<std::uint64_t>(*limits_.body_limit) : boost::none);
         if (limits_.head_only)
             p.skip(true);
-        auto [ec, n] = co_await bh::async_read_header(stream, buffer, p,
-                                                      boost::asio::as_tuple(boost::asio::use_awaitable));
-        received_ = received_ || p.got_some() || buffer.size() != 0;
-        if (ec || p.get().result_int() / 100 != 1)
-            co_return ec;
+        while (!p.is_header_done()) {
+            if (buffer.size() != 0) {
+                boost::system::error_code ec;
+                const std::size_t used = p.put(buffer.data(), ec);
+                buffer.consume(used);
+                if (used > budget)
+                    co_return make_error_code(bh::error::header_limit);
+                budget -= used;
+                if (ec && ec != bh::error::need_more)
+                    co_return ec;
+                if (p.is_header_done())
+                    break;
+            }
+            if (buffer.size() >= budget)
+                co_return make_error_code(bh::error::header_limit);
+            const std::size_t room = std::min(buffer.max_size() - buffer.size(),
+                                              std::max<std::size_t>(512, buffer.capacity() - buffer.size()));
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(room),
+                                                           boost::asio::as_tuple(boost::asio::use_awaitable));
+            buffer.commit(n);
+            received_ = received_ || n != 0;
+            if (ec == boost::asio::error::eof)
+                co_return make_error_code(p.got_some() ? bh::error::partial_message : bh::error::end_of_stream);
+            if (ec)
+                co_return ec;
+        }
+        if (p.get().result_int() / 100 != 1)
+            co_return boost::system::error_code{};
         if (p.get().result_int() == 101)
             co_return make_error_code(errc::unexpected_upgrade);
-        if (n >= budget)
-            co_return make_error_code(bh::error::header_limit);
-        budget -= n;
     }
 }
 
