@@ -4,6 +4,7 @@
 
 #include "llm/json_helpers.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -206,8 +207,12 @@ chat_response decode_chat_response(std::string_view body)
 {
     json::parse_options opts;
     opts.allow_invalid_utf8 = true; // lenient in: keep the answer rather than fail on one byte
+    // The DOM only feeds the typed fields: it lives in a scratch arena, on the stack for
+    // usual bodies, and goes in one piece; the response keeps the text as raw.
+    unsigned char scratch[4096];
+    json::monotonic_resource arena(scratch, sizeof scratch);
     json::parser p({}, opts);
-    p.reset(detail::make_json_arena(body.size())); // the response keeps the DOM as raw
+    p.reset(json::storage_ptr(&arena));
     boost::system::error_code ec;
     const std::size_t consumed = p.write(body.data(), body.size(), ec);
     if (ec) // incomplete input is an error too: write() is given the whole text
@@ -218,8 +223,8 @@ chat_response decode_chat_response(std::string_view body)
     if (auto* e = field(v.get_object(), "error"); e && !v.get_object().contains("choices"))
         throw_in_band_error(v.get_object(), body);
     chat_response r;
-    adopt(r.raw, std::move(v.get_object()));
-    const auto& o = r.raw;
+    r.raw.assign(body);
+    const auto& o = v.get_object();
     r.id = str(o, "id");
     r.model = str(o, "model");
     if (auto* c = field(o, "created"))

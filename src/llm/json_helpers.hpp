@@ -160,3 +160,12 @@ std::optional<usage> decode_usage(const json::value& v);
 std::optional<server_timings> decode_timings(const json::value& v);
 
 } // namespace majordomo::llm::detail
+
+namespace majordomo::llm {
+struct chat_chunk;
+namespace detail {
+/// Decodes a chunk by its DOM alone (raw kept), as chunk_decoder does for the shapes its
+/// event decoder leaves over: what the fuzz target and tests compare the two against.
+void decode_chunk_with_dom(std::string_view data, chat_chunk& out);
+} // namespace detail
+} // namespace majordomo::llm

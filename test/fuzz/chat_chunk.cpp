@@ -2,7 +2,9 @@
 // Invariants: decoding throws nothing but majordomo::error (bad_json or an API error, with
 // bounded messages); a decoder and chunk reused across the stream's payloads decode each
 // one exactly as a fresh decoder does (no state leaks from the previous chunk); without
-// keep_raw the typed fields are the same and raw stays empty; decode_chat_chunk agrees.
+// keep_raw the typed fields are the same and raw stays empty; decode_chat_chunk agrees; the
+// event decoder (no DOM) decodes and fails exactly as the DOM decoder that defines the rules;
+// raw is the payload as received.
 // The accumulator takes every decoded chunk.
 #include <majordomo/error.hpp>
 #include <majordomo/llm/chunk.hpp>
@@ -10,6 +12,7 @@
 #include <majordomo/llm/json_codec.hpp>
 
 #include "check.hpp"
+#include "llm/json_helpers.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -105,6 +108,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             payload);
         const attempt_result lean = attempt([&] { return typed_only.decode(payload); }, payload);
         const attempt_result shared = attempt([&] { return llm::decode_chat_chunk(payload); }, payload);
+        const attempt_result dom = attempt(
+            [&] {
+                llm::chat_chunk c;
+                llm::detail::decode_chunk_with_dom(payload, c);
+                return c;
+            },
+            payload);
 
         if (fresh.chunk.has_value() != again.chunk.has_value() || fresh.ec != again.ec)
             fail("a reused decoder fails differently", payload);
@@ -112,13 +122,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             fail("keep_raw=false fails differently", payload);
         if (fresh.chunk.has_value() != shared.chunk.has_value() || fresh.ec != shared.ec)
             fail("decode_chat_chunk fails differently", payload);
+        if (fresh.chunk.has_value() != dom.chunk.has_value() || fresh.ec != dom.ec)
+            fail("the event decoder and the DOM decoder fail differently", payload);
         if (!fresh.chunk)
             continue;
-        if (!same_typed(*fresh.chunk, *again.chunk) || !fuzz::same_json(fresh.chunk->raw, again.chunk->raw))
+        if (!same_typed(*fresh.chunk, *dom.chunk) || fresh.chunk->raw != dom.chunk->raw)
+            fail("the event decoder and the DOM decoder decode differently", payload);
+        if (fresh.chunk->raw.text() != payload)
+            fail("raw is not the payload", payload);
+        if (!same_typed(*fresh.chunk, *again.chunk) || fresh.chunk->raw != again.chunk->raw)
             fail("a reused decoder decodes differently", payload);
         if (!same_typed(*fresh.chunk, *lean.chunk) || !lean.chunk->raw.empty())
             fail("keep_raw=false decodes differently", payload);
-        if (!same_typed(*fresh.chunk, *shared.chunk) || !fuzz::same_json(fresh.chunk->raw, shared.chunk->raw))
+        if (!same_typed(*fresh.chunk, *shared.chunk) || fresh.chunk->raw != shared.chunk->raw)
             fail("decode_chat_chunk decodes differently", payload);
         acc.add(*fresh.chunk);
     }

@@ -2,6 +2,8 @@
 #include <majordomo/llm/chunk_decoder.hpp>
 #include <majordomo/llm/json_codec.hpp>
 
+#include "llm/json_helpers.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -44,7 +46,7 @@ BOOST_AUTO_TEST_CASE(lenient_shapes)
     auto c = dec.decode(R"({"id":"a","choices":[],"usage":null,"x_vendor":{"k":[1,2]},"system_fingerprint":"b1"})");
     BOOST_TEST(c.choices.empty());
     BOOST_TEST(!c.usage.has_value());
-    BOOST_TEST(boost::json::serialize(c.raw.at("x_vendor")) == R"({"k":[1,2]})");
+    BOOST_TEST(boost::json::serialize(c.raw.parse().at("x_vendor")) == R"({"k":[1,2]})");
     BOOST_TEST(!c.has_output());
     // No choices at all, created absent, index absent, content null.
     c = dec.decode(R"({"object":"chat.completion.chunk"})");
@@ -149,12 +151,12 @@ BOOST_AUTO_TEST_CASE(raw_outlives_the_decoder_and_copies_safely)
         chunk_decoder dec;
         kept = dec.decode(R"({"id":"a","choices":[{"index":0,"delta":{"content":"x"}}],"prompt_progress":{"total":9}})");
         auto second = dec.decode(R"({"id":"b","choices":[]})");
-        copy = second.raw;
+        copy = second.raw.parse();
     }
-    BOOST_TEST(kept.raw.at("prompt_progress").at("total").as_int64() == 9);
+    BOOST_TEST(kept.raw.parse().at("prompt_progress").at("total").as_int64() == 9);
     BOOST_TEST(copy.at("id").as_string() == "b");
     chat_chunk moved = std::move(kept);
-    BOOST_TEST(moved.raw.at("id").as_string() == "a");
+    BOOST_TEST(moved.raw.parse().at("id").as_string() == "a");
 }
 
 BOOST_AUTO_TEST_CASE(reusing_a_chunk_clears_what_the_next_one_lacks)
@@ -191,13 +193,105 @@ BOOST_AUTO_TEST_CASE(large_chunks_and_a_moved_decoder)
     const std::string text(200000, 'z'); // beyond every arena and scratch buffer
     auto c = dec.decode(R"({"id":"a","choices":[{"index":0,"delta":{"content":")" + text + R"("}}]})");
     BOOST_TEST(c.text().size() == text.size());
-    BOOST_TEST(c.raw.at("choices").at(0).at("delta").at("content").as_string().size() == text.size());
+    BOOST_TEST(c.raw.parse().at("choices").at(0).at("delta").at("content").as_string().size() == text.size());
     chunk_decoder no_raw({.keep_raw = false});
     chat_chunk r;
     for (int i = 0; i < 3; ++i) {
         no_raw.decode(R"({"id":"a","choices":[{"index":0,"delta":{"content":")" + text + R"("}}]})", r);
         BOOST_TEST(r.text().size() == text.size());
     }
+}
+
+// The decoder reads the usual shapes from the parser's events, without a DOM, and hands
+// the rest to the DOM decoder that defines the rules: both must agree on every shape.
+BOOST_AUTO_TEST_CASE(the_event_decoder_agrees_with_the_dom_decoder)
+{
+    const char* payloads[] = {
+        R"({"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]})",
+        R"({"choices":[{"delta":{"content":"\u00e9\n\"q\" \ud83d\ude00"},"index":0}],"id":"esc\t"})",
+        R"({"choices":[{"index":0,"delta":{"reasoning_content":"Loading model"}}]})",                  // loading frame
+        R"({"choices":[{"index":0,"delta":{"reasoning_content":"x","refusal":null}}]})",              // still loading
+        R"({"choices":[{"index":0,"delta":{"reasoning_content":"x","refusal":"no"}}]})",              // not loading
+        R"({"choices":[{"index":0,"delta":{"reasoning_content":"x","k":1,"k":null}}]})",              // last k wins
+        R"({"choices":[{"index":0,"delta":{"reasoning_content":"x","k":null,"k":[1]}}]})",
+        R"({"choices":[{"index":0,"delta":{"reasoning_content":"x","a":null,"b":null,"c":null,"d":null,"e":1}}]})",
+        R"({"choices":[{"index":0,"delta":{"reasoning_content":"x"},"finish_reason":"stop"}]})",
+        R"({"choices":[{"index":0,"delta":{"content":null,"reasoning_content":"r"}}]})",
+        R"({"choices":[{"index":0,"delta":{"content":[{"type":"text","text":"a"},{"text":"b"}]}}]})", // parts
+        R"({"choices":[{"index":0,"delta":{"content":{"text":"odd"}}}]})",
+        R"({"choices":[{"index":0,"delta":{"content":7}}]})",
+        R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"t","type":"function","function":{"name":"f","arguments":"{\"a\":"}}]}}]})",
+        R"({"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":{"a":1}}}]}}]})",     // object arguments
+        R"({"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":null}},{"index":"x"},5]}}]})",
+        R"({"choices":[{"index":0,"delta":{"tool_calls":{"not":"an array"}}}]})",
+        R"({"choices":[{"index":3.7,"delta":[]},{"index":1e300},"skip",[1,2],{"delta":{"content":"z"}}]})",
+        R"({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}})",
+        R"({"choices":[],"usage":null,"timings":null,"error":null})",
+        R"({"choices":[],"timings":{"predicted_n":5,"predicted_ms":10.5}})",
+        R"({"id":null,"model":5,"created":"x","object":{"a":[1,{"b":2}]},"choices":"none"})",
+        R"({"created":-1e400,"choices":[{"delta":{"role":null}}]})",
+        R"({"id":"a","id":"b","choices":[]})",                                                           // duplicate id
+        R"({"choices":[{"delta":{"content":"a","content":"b"}}]})",
+        R"({"choices":[{"delta":{"content":"a"}}],"choices":[{"delta":{"content":"b"}}]})",
+        R"({"x_vendor":{"deep":[[[[[[{"k":"v"}]]]]]]},"choices":[{"delta":{"content":"ok"}}]})",
+        R"({"error":{"message":"boom","code":503}})",
+        R"({"choices":[]} trailing)",
+        R"([{"choices":[]}])",
+        R"("text")",
+        R"({"choices":[{"delta":{"content":"unterminated)",
+    };
+    for (const char* p : payloads) {
+        chat_chunk events, dom;
+        boost::system::error_code events_ec, dom_ec;
+        try {
+            chunk_decoder().decode(p, events);
+        } catch (const majordomo::error& e) {
+            events_ec = e.code();
+        }
+        try {
+            detail::decode_chunk_with_dom(p, dom);
+        } catch (const majordomo::error& e) {
+            dom_ec = e.code();
+        }
+        BOOST_TEST(events_ec == dom_ec, p);
+        if (events_ec || dom_ec)
+            continue;
+        BOOST_TEST(events.id == dom.id, p);
+        BOOST_TEST(events.model == dom.model, p);
+        BOOST_TEST(events.created == dom.created, p);
+        BOOST_TEST(events.loading == dom.loading, p);
+        BOOST_TEST((events.usage == dom.usage), p);
+        BOOST_TEST(events.timings.has_value() == dom.timings.has_value(), p);
+        BOOST_TEST(events.raw.text() == p);
+        BOOST_REQUIRE_EQUAL(events.choices.size(), dom.choices.size());
+        for (std::size_t i = 0; i < events.choices.size(); ++i) {
+            const auto& a = events.choices[i];
+            const auto& b = dom.choices[i];
+            BOOST_TEST(a.index == b.index, p);
+            BOOST_TEST((a.role == b.role), p);
+            BOOST_TEST(a.content == b.content, p);
+            BOOST_TEST(a.reasoning_content == b.reasoning_content, p);
+            BOOST_TEST((a.finish_reason == b.finish_reason), p);
+            BOOST_REQUIRE_EQUAL(a.tool_calls.size(), b.tool_calls.size());
+            for (std::size_t k = 0; k < a.tool_calls.size(); ++k) {
+                BOOST_TEST(a.tool_calls[k].index == b.tool_calls[k].index, p);
+                BOOST_TEST((a.tool_calls[k].id == b.tool_calls[k].id), p);
+                BOOST_TEST((a.tool_calls[k].name == b.tool_calls[k].name), p);
+                BOOST_TEST(a.tool_calls[k].arguments == b.tool_calls[k].arguments, p);
+            }
+        }
+    }
+    // A few facts, so that agreeing on a wrong answer does not pass.
+    chunk_decoder dec;
+    BOOST_TEST(dec.decode(payloads[2]).loading);
+    BOOST_TEST(dec.decode(payloads[3]).loading);
+    BOOST_TEST(!dec.decode(payloads[4]).loading);
+    BOOST_TEST(dec.decode(payloads[5]).loading);
+    BOOST_TEST(!dec.decode(payloads[6]).loading);
+    BOOST_TEST(dec.decode(payloads[1]).text() == "\u00e9\n\"q\" \U0001F600");
+    BOOST_TEST(dec.decode(payloads[10]).text() == "ab");
+    BOOST_TEST(dec.decode(payloads[14]).choices[0].tool_calls[0].arguments == R"({"a":1})");
+    BOOST_TEST(dec.decode(payloads[23]).id == "b");
 }
 
 BOOST_AUTO_TEST_SUITE_END() // chunk_decoding

@@ -196,7 +196,7 @@ BOOST_AUTO_TEST_CASE(repeated_role_chunks_with_prompt_progress)
         BOOST_REQUIRE(chunks.size() == 4u);
         BOOST_TEST(!chunks[0].has_output());
         BOOST_TEST(!chunks[0].loading); // it has an id: upstream progress, not llama-swap's
-        BOOST_TEST(chunks[1].raw.at("prompt_progress").at("processed").as_int64() == 512);
+        BOOST_TEST(chunks[1].raw.parse().at("prompt_progress").at("processed").as_int64() == 512);
         chat_accumulator acc;
         for (const auto& c : chunks)
             acc.add(c);
@@ -297,7 +297,7 @@ BOOST_AUTO_TEST_CASE(timings_per_token_and_logprobs_on_partial_chunks)
         R"(data: {"choices":[{"finish_reason":"stop","index":0,"delta":{}}],)" LLM_TEST_COMMON R"(,"timings":{"predicted_n":2,"predicted_ms":22.5,"prompt_n":3}})" "\n\n"
         "data: [DONE]\n\n";
     const auto chunks = decode_stream(body, via::decoder);
-    BOOST_TEST(chunks[0].raw.at("choices").at(0).at("logprobs").at("content").at(0).at("id").as_int64() == 64);
+    BOOST_TEST(chunks[0].raw.parse().at("choices").at(0).at("logprobs").at("content").at(0).at("id").as_int64() == 64);
     const auto got = accumulate(body, via::decoder);
     BOOST_TEST(got.text() == "ab");
     BOOST_REQUIRE(got.timings.has_value());

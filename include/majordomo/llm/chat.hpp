@@ -2,6 +2,7 @@
 #pragma once
 
 #include <majordomo/llm/message.hpp>
+#include <majordomo/llm/raw_json.hpp>
 #include <majordomo/llm/timings.hpp>
 
 #include <boost/json/object.hpp>
@@ -97,7 +98,8 @@ struct chat_response {
     std::optional<llm::usage> usage;
     std::optional<server_timings> timings;
     call_timings call;
-    boost::json::object raw;
+    /// The body as received; raw.parse() for fields the typed ones do not cover.
+    raw_json raw;
 
     // Choice 0, the usual case.
     const std::string& text() const noexcept;

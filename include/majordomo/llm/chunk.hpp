@@ -3,7 +3,6 @@
 
 #include <majordomo/llm/chat.hpp>
 
-#include <boost/json/object.hpp>
 
 #include <optional>
 #include <string>
@@ -38,7 +37,9 @@ struct chat_chunk {
     /// model loads, in reasoning_content, never model output. Recognised by its shape:
     /// no id, object, model or created, and deltas holding only reasoning_content.
     bool loading = false;
-    boost::json::object raw;
+    /// The `data:` payload as received (empty when the decoder does not keep it);
+    /// raw.parse() for fields the typed ones do not cover.
+    raw_json raw;
 
     /// True when the chunk carries output: content, reasoning or a tool-call delta (never
     /// for loading frames). The first such chunk marks call_timings::first_token.
