@@ -75,9 +75,15 @@ ulimit -n "$(ulimit -Hn)"
     wrk -t1 -c64 -d"${seconds}s" -s "$www/post.lua" "$base/whole/v1/chat/completions" | grep -E "Requests/sec|Non-2xx|errors"
     "$bin/majordomo-httpbench" --url "$base/whole/v1" --seconds "$seconds"
     node bench/node/bench.mjs whole "$base/whole/v1" 64 "$seconds"
-    echo "== (c) 1,000-chunk streams, 8 concurrent on one thread"
-    "$bin/majordomo-streambench" --url "$base/stream/v1" --concurrency 8 --seconds "$seconds"
-    node bench/node/bench.mjs stream "$base/stream/v1" 8 "$seconds" 1000
+    echo "== (c) 1,000-chunk streams, 8 concurrent on one thread: the floor, majordomo, the Node SDK"
+    "$bin/majordomo-streambench" --url "$base/stream/v1" --concurrency 8 --seconds "$seconds" | tee "$www/stream.txt"
+    node bench/node/bench.mjs stream "$base/stream/v1" 8 "$seconds" 1000 | tee "$www/node.txt"
+    # CPU per chunk is the number before "us CPU per chunk" on each line.
+    per_chunk() { sed -n "s/^$1.* \([0-9.]*\) us CPU per chunk.*/\1/p" "$2" | head -1; }
+    ours=$(per_chunk "majordomo stream" "$www/stream.txt")
+    theirs=$(per_chunk "node openai stream" "$www/node.txt")
+    [ -n "$ours" ] && [ -n "$theirs" ] &&
+        awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "ratio node / majordomo: %.1f x the CPU per chunk\n", b / a }'
     echo "== (d) 10,000 concurrent 1,000-chunk streams on one thread"
     "$bin/majordomo-streambench" --url "$base/stream/v1" --streams 10000
 } 2>&1 | tee "$results/bench.txt"

@@ -639,8 +639,17 @@ struct chunk_decoder::impl {
 
     chunk_decoder_options options;
     json::basic_parser<chunk_handler> events;
-    std::unique_ptr<dom_decoder> dom; // made on the first chunk the event decoder leaves over
 };
+
+namespace {
+// One per thread, not per stream: a stream needs it for a chunk or two (usage, timings),
+// and a decode runs start to end on one thread.
+dom_decoder& thread_dom_decoder()
+{
+    thread_local dom_decoder d;
+    return d;
+}
+} // namespace
 
 chunk_decoder::chunk_decoder(chunk_decoder_options options) : impl_(std::make_unique<impl>(options)) {}
 chunk_decoder::~chunk_decoder() = default;
@@ -661,11 +670,8 @@ void chunk_decoder::decode(std::string_view data, chat_chunk& out)
     m.events.handler().begin(out);
     boost::system::error_code ec;
     const std::size_t used = m.events.write_some(false, data.data(), data.size(), ec);
-    if (ec || used != data.size()) { // a shape the event decoder leaves to the DOM decoder, or an error it reports
-        if (!m.dom)
-            m.dom = std::make_unique<dom_decoder>();
-        m.dom->decode(data, out);
-    }
+    if (ec || used != data.size()) // a shape the event decoder leaves to the DOM decoder, or an error it reports
+        thread_dom_decoder().decode(data, out);
     if (m.options.keep_raw)
         out.raw.assign(data);
     else
@@ -674,7 +680,7 @@ void chunk_decoder::decode(std::string_view data, chat_chunk& out)
 
 void detail::decode_chunk_with_dom(std::string_view data, chat_chunk& out)
 {
-    dom_decoder().decode(data, out);
+    thread_dom_decoder().decode(data, out);
     out.raw.assign(data);
 }
 
