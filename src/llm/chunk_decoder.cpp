@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 #include <cstddef>
 #include <memory>
@@ -173,6 +174,13 @@ void decode_object(const json::object& o, std::string_view data, chat_chunk& out
 // the shapes servers stream (strings, numbers and nulls where the fields are, unknown keys
 // of any shape); anything else, a duplicate key, a non-null usage, timings or error, stops
 // it, and the DOM decoder above, which defines the rules, decodes the chunk instead.
+// A key equal to a literal: with the size known, memcmp becomes a few integer compares.
+template <std::size_t N>
+bool is(std::string_view k, const char (&literal)[N]) noexcept
+{
+    return k.size() == N - 1 && std::memcmp(k.data(), literal, N - 1) == 0;
+}
+
 class chunk_handler {
 public:
     using error_code = boost::system::error_code;
@@ -395,56 +403,56 @@ private:
         slot s = slot::skip;
         switch (f.kind) {
         case frame_kind::root:
-            if (k == "choices")
+            if (is(k, "choices"))
                 s = slot::choices;
-            else if (k == "id")
+            else if (is(k, "id"))
                 s = slot::id;
-            else if (k == "model")
+            else if (is(k, "model"))
                 s = slot::model;
-            else if (k == "created")
+            else if (is(k, "created"))
                 s = slot::created;
-            else if (k == "object")
+            else if (is(k, "object"))
                 s = slot::object;
-            else if (k == "usage")
+            else if (is(k, "usage"))
                 s = slot::usage;
-            else if (k == "timings")
+            else if (is(k, "timings"))
                 s = slot::timings;
-            else if (k == "error")
+            else if (is(k, "error"))
                 s = slot::error;
             identified_ = identified_ || s == slot::id || s == slot::model || s == slot::created || s == slot::object;
             break;
         case frame_kind::choice:
-            if (k == "delta")
+            if (is(k, "delta"))
                 s = slot::delta;
-            else if (k == "index")
+            else if (is(k, "index"))
                 s = slot::index;
-            else if (k == "finish_reason")
+            else if (is(k, "finish_reason"))
                 s = slot::finish_reason;
             break;
         case frame_kind::delta:
-            if (k == "content")
+            if (is(k, "content"))
                 s = slot::content;
-            else if (k == "reasoning_content")
+            else if (is(k, "reasoning_content"))
                 s = slot::reasoning;
-            else if (k == "role")
+            else if (is(k, "role"))
                 s = slot::role;
-            else if (k == "tool_calls")
+            else if (is(k, "tool_calls"))
                 s = slot::tool_calls;
             else
                 return unknown_key(k, ec);
             break;
         case frame_kind::tool_call:
-            if (k == "index")
+            if (is(k, "index"))
                 s = slot::call_index;
-            else if (k == "id")
+            else if (is(k, "id"))
                 s = slot::call_id;
-            else if (k == "function")
+            else if (is(k, "function"))
                 s = slot::function;
             break;
         case frame_kind::function:
-            if (k == "name")
+            if (is(k, "name"))
                 s = slot::name;
-            else if (k == "arguments")
+            else if (is(k, "arguments"))
                 s = slot::arguments;
             break;
         default: break;
