@@ -74,7 +74,13 @@ model_kind parse_kind(const std::string& s)
         return model_kind::image;
     if (s == "embedding")
         return model_kind::embedding;
-    fail("unknown kind '" + s + "' (chat, image, embedding)");
+    if (s == "reranker")
+        return model_kind::reranker;
+    if (s == "transcription")
+        return model_kind::transcription;
+    if (s == "speech")
+        return model_kind::speech;
+    fail("unknown kind '" + s + "' (chat, image, embedding, reranker, transcription, speech)");
 }
 
 model_params parse_model(const json::value& v)

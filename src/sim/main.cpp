@@ -93,8 +93,15 @@ sim::model_params parse_model_flag(std::string_view spec)
             m.kind = sim::model_kind::image;
         else if (parts[3] == "embedding")
             m.kind = sim::model_kind::embedding;
+        else if (parts[3] == "reranker")
+            m.kind = sim::model_kind::reranker;
+        else if (parts[3] == "transcription")
+            m.kind = sim::model_kind::transcription;
+        else if (parts[3] == "speech")
+            m.kind = sim::model_kind::speech;
         else
-            throw std::invalid_argument("bad kind '" + std::string(parts[3]) + "' (chat, image, embedding)");
+            throw std::invalid_argument("bad kind '" + std::string(parts[3]) +
+                                        "' (chat, image, embedding, reranker, transcription, speech)");
     }
     return m;
 }

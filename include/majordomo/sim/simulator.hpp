@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace majordomo::sim {
@@ -29,8 +30,9 @@ enum class fault {
     error_mid_stream ///< `data: {"error":{...}}` half-way, then the end without [DONE]; whole: 500 JSON
 };
 
-/// What a model's upstream serves: llama-server (chat or embeddings) or sd-server (images).
-enum class model_kind { chat, image, embedding };
+/// What a model's upstream serves: llama-server (chat and completions, embeddings, or reranking with
+/// `--reranking`), sd-server (images), whisper.cpp's server (transcriptions) or a text-to-speech server.
+enum class model_kind { chat, image, embedding, reranker, transcription, speech };
 
 /// The state of a model's simulated process, as /running and /api/events report it.
 enum class model_state { stopped, starting, ready, stopping };
@@ -62,6 +64,13 @@ struct model_params {
     std::size_t embedding_dimensions = 16;  ///< length of each embedding vector
 };
 
+/// A runtime profile (llama-swap v245+): pins map a requested id to a target id; "" disables the id.
+struct profile_params {
+    std::string id;
+    std::string description;
+    std::vector<std::pair<std::string, std::string>> pins;
+};
+
 /// The simulator's configuration.
 struct simulator_params {
     using error_format = sim::error_format;
@@ -70,6 +79,11 @@ struct simulator_params {
     std::vector<std::string> api_keys; ///< empty: no auth. Otherwise Basic (password), Bearer or x-api-key
     error_format errors = error_format::current;
     bool exclusive = true; ///< one model at a time: another model waits for in-flight requests, then swaps
+    /// The llama-swap release to behave as, for the management API: before 236 the activity log is the
+    /// unpaged GET /api/metrics and there is no /api/metrics/stats or in-flight cancel; before 245 there
+    /// are no profiles. An endpoint a release lacks gets the Go mux's `404 page not found`.
+    int release = 250;
+    std::vector<profile_params> profiles; ///< switched with PUT /api/profiles/active; none active at start
     std::string address = "127.0.0.1";
     std::uint16_t port = 0; ///< 0 = an ephemeral port, see simulator::port()
 };
