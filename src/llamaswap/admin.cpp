@@ -219,8 +219,10 @@ admin admin_of(const provider& p)
     auto c = p.chat_provider();
     if (!c)
         openai::detail::check_ready({p.name(), {}}, "", std::nullopt);
+    // The delegate sits at {base}/v1.
     std::string base = c->params().base_url;
-    base.resize(base.size() - std::string_view("/v1").size());
+    if (base.size() >= 3 && base.compare(base.size() - 3, 3, "/v1") == 0)
+        base.resize(base.size() - 3);
     return {p.name(), std::move(base), c->params().api_key.value_or("no-key"), c->http_client()};
 }
 

@@ -54,11 +54,15 @@ std::uint64_t server::track(session& s, std::string model, std::string path, std
     return e.id;
 }
 
-void server::untrack(std::uint64_t id)
+void server::untrack(std::uint64_t id, bool report)
 {
     auto it = std::find_if(inflight_.begin(), inflight_.end(), [&](auto& e) { return e.id == id; });
     if (it == inflight_.end())
         return;
+    if (!report) {
+        inflight_.erase(it);
+        return;
+    }
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - it->t0).count();
     json::object row;
     row["id"] = static_cast<std::int64_t>(activity_.size() + 1);

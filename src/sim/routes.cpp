@@ -248,6 +248,8 @@ routing_info extract(const request& req)
     return out;
 }
 
+asio::awaitable<bool> serve_admitted(exchange& x, route r, routing_info& info, model_slot* m);
+
 asio::awaitable<bool> serve_model_route(exchange& x, route r)
 {
     auto info = extract(x.req);
@@ -264,12 +266,20 @@ asio::awaitable<bool> serve_model_route(exchange& x, route r)
         co_return co_await send_swap_error(x, 404, "no router for requested model");
 
     // In flight from here on: visible in /api/events and cancellable, recorded in the activity log.
+    // Only a normal end reports it; a frame destroyed with its io_context touches no other session.
     struct tracked {
         server& srv;
         std::uint64_t id;
-        ~tracked() { srv.untrack(id); }
+        bool normal = false;
+        ~tracked() { srv.untrack(id, normal); }
     } inflight{x.srv, x.srv.track(x.s, m->p.id, x.path, std::string(x.req.method_string()))};
+    bool keep = co_await serve_admitted(x, r, info, m);
+    inflight.normal = true;
+    co_return keep;
+}
 
+asio::awaitable<bool> serve_admitted(exchange& x, route r, routing_info& info, model_slot* m)
+{
     // Admission counts requests being served plus those queued, and answers before any loading bytes.
     if (m->p.concurrency_limit > 0 && m->in_flight + m->queued >= m->p.concurrency_limit) {
         ++x.srv.rejected;

@@ -188,7 +188,8 @@ public:
 
     // Management state (management.cpp): in-flight requests, the activity log, profiles.
     std::uint64_t track(session& s, std::string model, std::string path, std::string method);
-    void untrack(std::uint64_t id);
+    /// Ends tracking; `report` records the activity row and tells /api/events (false: only forget it).
+    void untrack(std::uint64_t id, bool report);
     bool cancel_inflight(std::uint64_t id);
     boost::json::value inflight_snapshot() const;
     boost::json::value active_profile() const;

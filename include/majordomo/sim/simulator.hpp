@@ -116,10 +116,14 @@ struct simulator_stats {
  *  threads. All its work runs on one strand of that executor, so a multi-threaded io_context is fine;
  *  the public members may be called from any thread.
  *
- *  Routes: POST /v1/chat/completions (whole and stream), /v1/embeddings, /v1/images/generations
- *  (the model from the JSON body, aliases resolve); GET /v1/models and /models; GET /running;
- *  GET /unload, POST /api/models/unload and /api/models/unload/{model}; GET /health; GET /api/events;
- *  GET /logs; GET /api/version; any method /upstream/{model}/{path}; OPTIONS anywhere (CORS).
+ *  Routes: POST /v1/chat/completions and /v1/completions (whole and stream), /v1/embeddings,
+ *  /v1/rerank (and /rerank, /v1/reranking, /reranking), /v1/audio/speech (audio streamed back),
+ *  /v1/images/generations (the model from the JSON body, aliases resolve), /v1/audio/transcriptions
+ *  (the model from the multipart form, parsed for real: a malformed upload is a 400); GET /v1/models
+ *  and /models; GET /running; GET /unload, POST /api/models/unload and /api/models/unload/{model};
+ *  GET /health; GET /api/events; GET /logs; GET /api/version; GET /api/metrics/activity (before
+ *  release 236: /api/metrics) and /api/metrics/stats; GET /api/profiles and PUT /api/profiles/active;
+ *  POST /api/inflight/{id}/cancel; any method /upstream/{model}/{path}; OPTIONS anywhere (CORS).
  *  Unknown paths get Go's `404 page not found`, wrong methods 405 with Allow.
  *
  *  Swaps follow llama-swap's scheduler: a ready model is served at once; a request for another model
@@ -176,7 +180,7 @@ private:
  *  {
  *    "models": [
  *      {"id": "qwen", "aliases": ["q"], "unlisted": false, "name": "Qwen", "description": "chat",
- *       "kind": "chat",               // "chat" | "image" | "embedding"
+ *       "kind": "chat",               // "chat" | "image" | "embedding" | "reranker" | "transcription" | "speech"
  *       "load_ms": 500, "tokens_per_second": 200, "concurrency_limit": 0,
  *       "ttl": 300,                   // seconds, as in llama-swap's config; or "ttl_ms"
  *       "send_loading_state": false,  // also spelt "sendLoadingState"
@@ -185,7 +189,8 @@ private:
  *    ],
  *    "api_keys": ["sk-1"],            // also "apiKeys"
  *    "error_format": "current",       // or "legacy"
- *    "exclusive": true, "address": "127.0.0.1", "port": 8080
+ *    "exclusive": true, "address": "127.0.0.1", "port": 8080,
+ *    "release": 250                   // the llama-swap release whose management API to serve
  *  }
  *  @endcode
  *  Only "id" is required. Unknown keys are rejected so that typos are not silently ignored.
