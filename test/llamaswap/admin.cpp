@@ -9,7 +9,11 @@
 #include "support/run_coro.hpp"
 #include "support/test_server.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
 namespace asio = boost::asio;
@@ -185,6 +189,60 @@ BOOST_AUTO_TEST_CASE(an_in_flight_request_is_cancelled_by_its_id)
         auto page = co_await p->async_activity();
         BOOST_REQUIRE(!page.rows.empty());
         BOOST_TEST(page.rows[0].error_msg == "request cancelled");
+    }());
+}
+
+// Cancelled while it waits for a swap: llama-swap's handler returns without writing, so the
+// caller gets an empty 200 (no chat response in it) and the queued model is never loaded.
+BOOST_AUTO_TEST_CASE(a_queued_request_cancelled_gets_an_empty_answer)
+{
+    asio::io_context ioc;
+    auto sp = sim_params();
+    sp.models[0].tokens_per_second = 10; // qwen's stream keeps llama waiting for the swap
+    sp.models[0].reply = "one two three four five six seven eight nine ten eleven twelve";
+    sim::simulator s(ioc.get_executor(), sp);
+    auto p = swap_at(ioc, s);
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto st = co_await p->chat_provider()->async_chat_stream(ask("qwen"));
+        std::optional<majordomo::error> queued_result;
+        bool queued_done = false;
+        auto queued = [&]() -> asio::awaitable<void> {
+            queued_result = co_await failure_of(p->chat_provider()->async_chat(ask("llama")));
+            queued_done = true;
+        };
+        asio::co_spawn(ioc, queued(), asio::detached);
+        auto events = co_await p->async_events();
+        std::string id;
+        for (int i = 0; i < 20 && id.empty(); ++i) {
+            auto ev = co_await with_deadline(events.async_next(), 5s);
+            BOOST_REQUIRE(ev.has_value());
+            if (ev->type != "inflight")
+                continue;
+            const auto& d = ev->data.as_object();
+            if (d.at("operation").as_string() == "snapshot") {
+                for (const auto& r : d.at("requests").as_array())
+                    if (r.as_object().at("model").as_string() == "llama")
+                        id = std::string(r.as_object().at("id").as_string());
+            } else if (d.at("operation").as_string() == "upsert" &&
+                       d.at("request").as_object().at("model").as_string() == "llama") {
+                id = std::string(d.at("request").as_object().at("id").as_string());
+            }
+        }
+        BOOST_REQUIRE(!id.empty());
+        co_await p->async_cancel(id);
+        for (int i = 0; i < 100 && !queued_done; ++i) {
+            asio::steady_timer t(ioc, 10ms);
+            co_await t.async_wait(asio::use_awaitable);
+        }
+        BOOST_REQUIRE(queued_done);
+        BOOST_REQUIRE(queued_result.has_value());
+        BOOST_TEST(queued_result->code() == make_error_code(client_errc::bad_json));
+        BOOST_TEST(s.stats().models.at("llama").loads == 0u);
+        // The stream it waited behind goes on to its end.
+        llm::chat_accumulator acc;
+        while (auto c = co_await st.async_next())
+            acc.add(*c);
+        BOOST_TEST(acc.result().text() == "one two three four five six seven eight nine ten eleven twelve");
     }());
 }
 
