@@ -229,7 +229,7 @@ admin admin_of(const provider& p)
 struct endpoint {
     std::string method;
     std::string path; ///< with the query, if any
-    std::string since; ///< the release that brought it, for the error when it is missing
+    std::string since; ///< the release that brought it, for the error when it is missing; "" unknown
     std::string body = {};
     std::string content_type = "application/json";
     std::string accept = "application/json";
@@ -268,9 +268,11 @@ bool not_routed(int status, std::string_view body)
     } catch (const error& err) {
         auto d = err.diag();
         d.client_message = e.name() + " answered HTTP " + std::to_string(status);
-        if (not_routed(status, body) && !e.since.empty())
-            d.client_message += ": this llama-swap release does not have the endpoint (it came in " + e.since +
-                                "); upgrade llama-swap";
+        if (not_routed(status, body)) {
+            d.client_message += ": this llama-swap release does not have the endpoint";
+            if (!e.since.empty())
+                d.client_message += " (it came in " + e.since + "); upgrade llama-swap";
+        }
         throw error(err.code(), std::move(d));
     }
 }
@@ -299,7 +301,9 @@ auto decode(const admin& a, const endpoint& e, const http::response& r, Decode f
         if (type.find("json") == std::string_view::npos) {
             d.client_message = e.name() + " answered HTTP " + std::to_string(r.status) + " with '" +
                                llm::detail::excerpt(type, 60) + "', not JSON: this llama-swap release may not have " +
-                               "the endpoint (it came in " + e.since + ")";
+                               "the endpoint";
+            if (!e.since.empty())
+                d.client_message += " (it came in " + e.since + ")";
             throw error(make_error_code(client_errc::unexpected_content_type), std::move(d));
         }
         d.client_message = e.name() + ": " + d.client_message;
@@ -314,7 +318,7 @@ std::string encode_segment(std::string_view s) { return boost::urls::encode(s, b
 asio::awaitable<version_info> provider::async_version()
 {
     auto a = admin_of(*this);
-    endpoint e{"GET", "/api/version", "v174"};
+    endpoint e{"GET", "/api/version", ""}; // in every release the reference covers
     auto r = co_await call(a, e);
     co_return decode(a, e, r, [](std::string_view b) { return decode_version(b); });
 }
@@ -349,7 +353,7 @@ asio::awaitable<activity_page> provider::async_activity(activity_query q)
     auto r = co_await a.http.async_request(make(a, e));
     if (not_routed(r.status, r.body)) {
         // Before v236 the log was GET /api/metrics: the whole of it, unpaged and unfiltered.
-        endpoint old{"GET", "/api/metrics", "v120"};
+        endpoint old{"GET", "/api/metrics", ""};
         auto r2 = co_await call(a, old);
         co_return decode(a, old, r2, [](std::string_view b) { return decode_activity(b); });
     }
@@ -422,7 +426,6 @@ endpoint upstream_endpoint(upstream_request& req)
     e.method = req.method.empty() ? std::string("GET") : req.method;
     // Model ids may hold '/', which llama-swap resolves by the longest matching prefix.
     e.path = "/upstream/" + boost::urls::encode(req.model, boost::urls::pchars + '/') + req.path;
-    e.since = "v100";
     e.body = std::move(req.body);
     if (!req.content_type.empty())
         e.content_type = std::move(req.content_type);
