@@ -14,7 +14,7 @@ bash scripts/setup.sh ccache clang-16 libclang-rt-16-dev llvm-16
 
 seconds=${1:-60}
 if [ $# -gt 0 ]; then shift; fi
-all_targets=(sse_parser chat_chunk chat_response embeddings error_body dsn url http_response)
+all_targets=(sse_parser chat_chunk chat_response embeddings error_body dsn url http_response model_calls)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 build=${MAJORDOMO_FUZZ_BUILD_DIR:-build/fuzz}

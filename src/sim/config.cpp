@@ -74,7 +74,13 @@ model_kind parse_kind(const std::string& s)
         return model_kind::image;
     if (s == "embedding")
         return model_kind::embedding;
-    fail("unknown kind '" + s + "' (chat, image, embedding)");
+    if (s == "reranker")
+        return model_kind::reranker;
+    if (s == "transcription")
+        return model_kind::transcription;
+    if (s == "speech")
+        return model_kind::speech;
+    fail("unknown kind '" + s + "' (chat, image, embedding, reranker, transcription, speech)");
 }
 
 model_params parse_model(const json::value& v)
@@ -161,6 +167,12 @@ simulator_params params_from_json(std::string_view json_text)
                 fail("'error_format' must be \"current\" or \"legacy\"");
         } else if (k == "exclusive")
             p.exclusive = get_bool(e, k);
+        else if (k == "release") {
+            auto r = get_count(e, k);
+            if (r > 100000)
+                fail("'release' must be a llama-swap release number such as 250");
+            p.release = static_cast<int>(r);
+        }
         else if (k == "address")
             p.address = get_string(e, k);
         else if (k == "port") {

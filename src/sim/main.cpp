@@ -4,7 +4,8 @@
 //                 [--api-key K ...] [--legacy-errors] [--address A] [--shared]
 //
 // --port 0 picks a free port; the first line on stdout is "listening on http://HOST:PORT".
-// --model adds a model (kind: chat, image or embedding; defaults 500 ms, 200 tokens/s, chat).
+// --model adds a model (kind: chat, image, embedding, reranker, transcription or speech; defaults
+// 500 ms, 200 tokens/s, chat).
 // --shared lets models run side by side instead of one at a time (llama-swap's exclusive swap).
 // With neither --models nor --model, three models are served: "chat" (alias "c"), "image", "embed".
 // Serves until SIGINT or SIGTERM.
@@ -13,7 +14,7 @@
 //   {
 //     "models": [
 //       {"id": "qwen", "aliases": ["q"], "unlisted": false, "name": "Qwen", "description": "chat",
-//        "kind": "chat",                 // "chat" | "image" | "embedding"
+//        "kind": "chat",                 // "chat" | "image" | "embedding" | "reranker" | "transcription" | "speech"
 //        "load_ms": 500, "tokens_per_second": 200, "concurrency_limit": 0,
 //        "ttl": 300,                     // seconds, as in llama-swap's config; or "ttl_ms"
 //        "send_loading_state": false,    // also "sendLoadingState"
@@ -93,8 +94,15 @@ sim::model_params parse_model_flag(std::string_view spec)
             m.kind = sim::model_kind::image;
         else if (parts[3] == "embedding")
             m.kind = sim::model_kind::embedding;
+        else if (parts[3] == "reranker")
+            m.kind = sim::model_kind::reranker;
+        else if (parts[3] == "transcription")
+            m.kind = sim::model_kind::transcription;
+        else if (parts[3] == "speech")
+            m.kind = sim::model_kind::speech;
         else
-            throw std::invalid_argument("bad kind '" + std::string(parts[3]) + "' (chat, image, embedding)");
+            throw std::invalid_argument("bad kind '" + std::string(parts[3]) +
+                                        "' (chat, image, embedding, reranker, transcription, speech)");
     }
     return m;
 }

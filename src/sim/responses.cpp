@@ -296,6 +296,12 @@ std::string upstream_cmd(const model_slot& m)
     case model_kind::image: return "sd-server --listen-port " + port + " -m models/" + m.p.id + ".safetensors";
     case model_kind::embedding:
         return "llama-server --port " + port + " --embeddings -m models/" + m.p.id + ".gguf";
+    case model_kind::reranker:
+        return "llama-server --port " + port + " --reranking -m models/" + m.p.id + ".gguf";
+    case model_kind::transcription:
+        return "whisper-server --port " + port + " --inference-path /v1/audio/transcriptions -m models/" + m.p.id +
+               ".bin";
+    case model_kind::speech: return "tts-server --port " + port + " --model " + m.p.id;
     case model_kind::chat: break;
     }
     return "llama-server --port " + port + " -m models/" + m.p.id + ".gguf";

@@ -4,6 +4,7 @@
 #include "server.hpp"
 
 #include "encoding.hpp"
+#include "multipart.hpp"
 #include "responses.hpp"
 
 #include <boost/json/parse.hpp>
@@ -25,9 +26,10 @@ namespace {
 
 enum class route {
     none, health, root, models, running, unload_get, unload_all, unload_one, events, logs, version,
-    chat, embeddings, images, upstream_root, upstream
+    chat, embeddings, images, upstream_root, upstream, completions, rerank, transcriptions, speech,
+    activity, legacy_metrics, stats, profiles, profile_active, cancel
 };
-enum class method_set { get, post, any };
+enum class method_set { get, post, put, any };
 
 struct route_match {
     route r = route::none;
@@ -54,6 +56,19 @@ route_match classify(std::string_view p)
         return {route::version, method_set::get, false};
     if (p == "/api/events")
         return {route::events, method_set::get, false};
+    if (p == "/api/metrics/activity")
+        return {route::activity, method_set::get, false};
+    if (p == "/api/metrics")
+        return {route::legacy_metrics, method_set::get, false};
+    if (p == "/api/metrics/stats")
+        return {route::stats, method_set::get, false};
+    if (p == "/api/profiles")
+        return {route::profiles, method_set::get, false};
+    if (p == "/api/profiles/active")
+        return {route::profile_active, method_set::put, false};
+    if (starts("/api/inflight/") && p.size() > std::string_view("/api/inflight//cancel").size() &&
+        p.substr(p.size() - 7) == "/cancel")
+        return {route::cancel, method_set::post, false};
     if (p == "/api/models/unload")
         return {route::unload_all, method_set::post, false};
     if (starts("/api/models/unload/"))
@@ -62,6 +77,14 @@ route_match classify(std::string_view p)
         return {route::chat, method_set::post, false};
     if (p == "/v1/embeddings")
         return {route::embeddings, method_set::post, false};
+    if (p == "/v1/completions")
+        return {route::completions, method_set::post, false};
+    if (p == "/v1/rerank" || p == "/rerank" || p == "/v1/reranking" || p == "/reranking")
+        return {route::rerank, method_set::post, false};
+    if (p == "/v1/audio/transcriptions")
+        return {route::transcriptions, method_set::post, false};
+    if (p == "/v1/audio/speech")
+        return {route::speech, method_set::post, false};
     if (p == "/v1/images/generations")
         return {route::images, method_set::post, false};
     if (p == "/upstream")
@@ -179,6 +202,8 @@ struct routing_info {
     std::string model;
     bool stream = false;
     json::value body; ///< null when the body is not a JSON object
+    std::optional<form> upload; ///< a multipart/form-data body, parsed
+    std::string upload_error;   ///< why a multipart body could not be parsed
 };
 
 routing_info extract(const request& req)
@@ -200,7 +225,16 @@ routing_info extract(const request& req)
         if (const auto* sv = o.if_contains("stream"))
             out.stream = sv->is_bool() && sv->get_bool();
         out.body = std::move(v);
-    } else if (!icontains(ct, "multipart/form-data")) {
+    } else if (icontains(ct, "multipart/form-data")) {
+        // Go's ParseMultipartForm: a malformed body is an error, not a missing model.
+        out.upload = parse_multipart(ct, req.body(), out.upload_error);
+        if (out.upload) {
+            if (const auto* mp = out.upload->find("model"))
+                out.model = mp->data;
+            if (const auto* sp = out.upload->find("stream"))
+                out.stream = sp->data == "true";
+        }
+    } else {
         std::string ref = "?" + req.body();
         if (auto u = boost::urls::parse_relative_ref(ref)) {
             for (auto p : u->params()) {
@@ -214,15 +248,38 @@ routing_info extract(const request& req)
     return out;
 }
 
+asio::awaitable<bool> serve_admitted(exchange& x, route r, routing_info& info, model_slot* m);
+
 asio::awaitable<bool> serve_model_route(exchange& x, route r)
 {
     auto info = extract(x.req);
+    if (!info.upload_error.empty())
+        co_return co_await send_swap_error(x, 400, "error parsing multipart form: " + info.upload_error);
     if (info.model.empty())
         co_return co_await send_swap_error(x, 404, "no model id could be identified");
-    auto* m = x.srv.find(info.model);
+    // Profiles rewrite the requested id first (§3.2); an empty pin disables it.
+    auto pinned = x.srv.pin(info.model);
+    if (!pinned)
+        co_return co_await send_swap_error(x, 404, "no router for requested model");
+    auto* m = x.srv.find(*pinned);
     if (!m)
         co_return co_await send_swap_error(x, 404, "no router for requested model");
 
+    // In flight from here on: visible in /api/events and cancellable, recorded in the activity log.
+    // Only a normal end reports it; a frame destroyed with its io_context touches no other session.
+    struct tracked {
+        server& srv;
+        std::uint64_t id;
+        bool normal = false;
+        ~tracked() { srv.untrack(id, normal); }
+    } inflight{x.srv, x.srv.track(x.s, m->p.id, x.path, std::string(x.req.method_string()))};
+    bool keep = co_await serve_admitted(x, r, info, m);
+    inflight.normal = true;
+    co_return keep;
+}
+
+asio::awaitable<bool> serve_admitted(exchange& x, route r, routing_info& info, model_slot* m)
+{
     // Admission counts requests being served plus those queued, and answers before any loading bytes.
     if (m->p.concurrency_limit > 0 && m->in_flight + m->queued >= m->p.concurrency_limit) {
         ++x.srv.rejected;
@@ -241,6 +298,15 @@ asio::awaitable<bool> serve_model_route(exchange& x, route r)
     auto adm = co_await x.srv.acquire(x.s, *m, loading ? &ls : nullptr);
     if (adm.r == admission::result::gone)
         co_return false;
+    if (adm.r == admission::result::failed && adm.status == 200) {
+        // Cancelled while queued: the handler returns without writing, so an empty 200.
+        if (ls.started()) {
+            bool ok = co_await x.s.end_stream();
+            co_return ok && x.req.keep_alive();
+        }
+        auto res = make_response(x.req, http::status::ok, "", "");
+        co_return co_await send(x, res);
+    }
     if (adm.r == admission::result::failed) {
         if (ls.started()) {
             auto tb = swap_error_body(x.srv.params().errors, x.req[http::field::accept], adm.status,
@@ -266,6 +332,14 @@ asio::awaitable<bool> serve_model_route(exchange& x, route r)
     switch (r) {
     case route::chat: keep = co_await serve_chat(x, *m, info.body, ls.started()); break;
     case route::embeddings: keep = co_await serve_embeddings(x, *m, info.body); break;
+    case route::completions: keep = co_await serve_completions(x, *m, info.body); break;
+    case route::rerank: keep = co_await serve_rerank(x, *m, info.body); break;
+    case route::speech: keep = co_await serve_speech(x, *m, info.body); break;
+    case route::transcriptions: {
+        // Only a multipart upload carries a model here, so the form is there.
+        keep = co_await serve_transcription(x, *m, *info.upload);
+        break;
+    }
     default: keep = co_await serve_images(x, *m, info.body); break;
     }
     x.srv.release(x.s);
@@ -343,7 +417,23 @@ asio::awaitable<bool> serve_upstream(exchange& x)
         keep = co_await serve_chat(x, *m, body, false);
     else if (post && (upath == "/v1/embeddings" || upath == "/embeddings"))
         keep = co_await serve_embeddings(x, *m, body);
-    else if (post && upath == "/v1/images/generations")
+    else if (post && (upath == "/v1/completions" || upath == "/completions"))
+        keep = co_await serve_completions(x, *m, body);
+    else if (post && (upath == "/v1/rerank" || upath == "/rerank" || upath == "/v1/reranking" ||
+                      upath == "/reranking"))
+        keep = co_await serve_rerank(x, *m, body);
+    else if (post && (upath == "/v1/audio/speech" || upath == "/audio/speech"))
+        keep = co_await serve_speech(x, *m, body);
+    else if (post && (upath == "/v1/audio/transcriptions" || upath == "/inference")) {
+        std::string why;
+        auto upload = parse_multipart(x.req[http::field::content_type], x.req.body(), why);
+        if (upload) {
+            keep = co_await serve_transcription(x, *m, *upload);
+        } else { // cpp-httplib rejects a malformed upload: 400, no body
+            auto res = make_response(x.req, http::status::bad_request, "", "");
+            keep = co_await send(x, res);
+        }
+    } else if (post && upath == "/v1/images/generations")
         keep = co_await serve_images(x, *m, body);
     else
         keep = co_await serve_upstream_other(x, *m, upath);
@@ -399,13 +489,24 @@ asio::awaitable<bool> handle_request(exchange& x)
     if (match.r == route::none)
         co_return co_await send_go_error(x, http::status::not_found, "404 page not found");
     bool get = method == http::verb::get || method == http::verb::head;
+    // Management endpoints a configured older release lacks: the mux does not route them.
+    int release = x.srv.params().release;
+    bool missing = (release < 236 && (match.r == route::activity || match.r == route::stats ||
+                                      match.r == route::cancel)) ||
+                   (release >= 236 && match.r == route::legacy_metrics) ||
+                   (release < 245 && (match.r == route::profiles || match.r == route::profile_active));
+    if (missing)
+        co_return co_await send_go_error(x, http::status::not_found, "404 page not found");
     bool allowed = match.methods == method_set::any || (match.methods == method_set::get && get) ||
-                   (match.methods == method_set::post && method == http::verb::post);
+                   (match.methods == method_set::post && method == http::verb::post) ||
+                   (match.methods == method_set::put && method == http::verb::put);
     if (!allowed) {
         auto res = make_response(x.req, http::status::method_not_allowed, "text/plain; charset=utf-8",
                                  "Method Not Allowed\n");
         res.set("X-Content-Type-Options", "nosniff");
-        res.set(http::field::allow, match.methods == method_set::get ? "GET, HEAD" : "POST");
+        res.set(http::field::allow, match.methods == method_set::get   ? "GET, HEAD"
+                                    : match.methods == method_set::put ? "PUT"
+                                                                       : "POST");
         co_return co_await send(x, res);
     }
     if (!match.open && !authorized(x.srv, x.req)) {
@@ -450,14 +551,60 @@ asio::awaitable<bool> handle_request(exchange& x)
         co_return co_await send_text(x, x.srv.proxy_log());
     case route::version: {
         json::object v;
-        v["version"] = "250";
+        v["version"] = std::to_string(x.srv.params().release);
         v["commit"] = "majordomo-sim";
         v["build_date"] = "";
         co_return co_await send_json(x, v, false);
     }
     case route::events: co_return co_await serve_events(x);
+    case route::activity: {
+        std::string why;
+        auto page = x.srv.activity_page(x.query, why);
+        if (!why.empty())
+            co_return co_await send_swap_error(x, 400, std::move(why));
+        co_return co_await send_json(x, page, true);
+    }
+    case route::legacy_metrics: co_return co_await send_json(x, x.srv.legacy_activity(), true);
+    case route::stats: {
+        std::string model;
+        std::string ref = "?" + x.query;
+        if (auto u = boost::urls::parse_relative_ref(ref))
+            for (auto p : u->params())
+                if (p.key == "model")
+                    model = p.value;
+        co_return co_await send_json(x, x.srv.activity_stats(model), true);
+    }
+    case route::profiles: co_return co_await send_json(x, x.srv.profile_list(), true);
+    case route::profile_active: {
+        boost::system::error_code ec;
+        auto body = json::parse(x.req.body(), ec);
+        if (ec)
+            co_return co_await send_swap_error(x, 400, "invalid JSON body");
+        std::string why;
+        if (auto status = x.srv.set_profile(body, why); status != 0)
+            co_return co_await send_swap_error(x, status, std::move(why));
+        co_return co_await send_json(x, x.srv.active_profile(), true);
+    }
+    case route::cancel: {
+        auto id_text = std::string_view(x.path).substr(std::string_view("/api/inflight/").size());
+        id_text.remove_suffix(std::string_view("/cancel").size());
+        std::uint64_t id = 0;
+        bool numeric = !id_text.empty() && id_text.size() < 19 &&
+                       id_text.find_first_not_of("0123456789") == std::string_view::npos;
+        if (numeric)
+            id = std::stoull(std::string(id_text));
+        if (!numeric || !x.srv.cancel_inflight(id))
+            co_return co_await send_swap_error(x, 404, "inflight request not found");
+        json::object ok;
+        ok["msg"] = "ok";
+        co_return co_await send_json(x, ok, true);
+    }
     case route::chat:
     case route::embeddings:
+    case route::completions:
+    case route::rerank:
+    case route::transcriptions:
+    case route::speech:
     case route::images: co_return co_await serve_model_route(x, match.r);
     case route::upstream_root: co_return co_await send_redirect(x, http::status::found, "/ui/models");
     case route::upstream: co_return co_await serve_upstream(x);

@@ -232,6 +232,8 @@ asio::awaitable<admission> server::acquire(session& s, model_slot& m, loading_st
             co_return done(failed_admission(w.status, w.message));
         if (s.gone())
             co_return done(gone_admission());
+        if (s.cancelled) // cancelled from the UI while queued: an empty 200
+            co_return done(failed_admission(200, {}));
         if (decide(m, self_it) == step::admit) {
             admit(s, m);
             co_return done(admitted());
@@ -477,13 +479,8 @@ std::vector<std::string> server::initial_events() const
     json::object ui;
     ui["activity"] = std::move(activity);
     out.push_back(event_frame("uiConfig", ui));
-    json::object profile;
-    profile["active"] = nullptr;
-    out.push_back(event_frame("profileChanged", profile));
-    json::object inflight;
-    inflight["operation"] = "snapshot";
-    inflight["requests"] = json::array();
-    out.push_back(event_frame("inflight", inflight));
+    out.push_back(event_frame("profileChanged", active_profile()));
+    out.push_back(event_frame("inflight", inflight_snapshot()));
     return out;
 }
 

@@ -23,6 +23,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -137,6 +138,9 @@ public:
     // Pending /api/events frames when this session is an event subscriber.
     std::deque<std::string> events;
 
+    bool cancelled = false;  ///< POST /api/inflight/{id}/cancel hit this session's request
+    unsigned last_status = 0; ///< of the last response head written, for the activity log
+
 private:
     asio::awaitable<bool> serve_one(request& req);
 
@@ -182,6 +186,22 @@ public:
 
     std::string random_id(std::size_t n);
 
+    // Management state (management.cpp): in-flight requests, the activity log, profiles.
+    std::uint64_t track(session& s, std::string model, std::string path, std::string method);
+    /// Ends tracking; `report` records the activity row and tells /api/events (false: only forget it).
+    void untrack(std::uint64_t id, bool report);
+    bool cancel_inflight(std::uint64_t id);
+    boost::json::value inflight_snapshot() const;
+    boost::json::value active_profile() const;
+    /// The id a request for `id` goes to under the active profile; nullopt when the profile disables it.
+    std::optional<std::string> pin(std::string_view id) const;
+    /// PUT /api/profiles/active: 0 on success, else the status, with the message in `why`.
+    unsigned set_profile(const boost::json::value& body, std::string& why);
+    boost::json::value profile_list() const;
+    boost::json::value activity_page(std::string_view query, std::string& why) const;
+    boost::json::value legacy_activity() const;
+    boost::json::value activity_stats(std::string_view model) const;
+
     // Counters (read by simulator::stats from any thread).
     std::atomic<std::size_t> requests{0}, swaps{0}, loads{0}, served{0}, rejected{0}, unauthorized{0},
         cut{0};
@@ -217,6 +237,17 @@ private:
     std::string proxy_log_;
     std::string upstream_log_;
     std::mt19937_64 rng_;
+
+    struct inflight_entry {
+        std::uint64_t id = 0;
+        session* s = nullptr;
+        std::string model, path, method, timestamp;
+        clock_type::time_point t0;
+    };
+    std::list<inflight_entry> inflight_;
+    std::uint64_t next_inflight_ = 1;
+    std::vector<boost::json::object> activity_;
+    std::optional<std::string> active_profile_;
 };
 
 /// The per-request view the route handlers share (routes.cpp, upstream.cpp).
@@ -239,6 +270,14 @@ asio::awaitable<bool> handle_request(exchange& x);
 asio::awaitable<bool> serve_chat(exchange& x, model_slot& m, const boost::json::value& body, bool streaming);
 asio::awaitable<bool> serve_embeddings(exchange& x, model_slot& m, const boost::json::value& body);
 asio::awaitable<bool> serve_images(exchange& x, model_slot& m, const boost::json::value& body);
+/// llama-server's /v1/completions (completions.cpp).
+asio::awaitable<bool> serve_completions(exchange& x, model_slot& m, const boost::json::value& body);
+struct form;
+/// whisper.cpp's /v1/audio/transcriptions, given the parsed upload, and a TTS server's /v1/audio/speech (audio.cpp).
+asio::awaitable<bool> serve_transcription(exchange& x, model_slot& m, const form& f);
+asio::awaitable<bool> serve_speech(exchange& x, model_slot& m, const boost::json::value& body);
+/// llama-server's /v1/rerank and its aliases (rerank.cpp).
+asio::awaitable<bool> serve_rerank(exchange& x, model_slot& m, const boost::json::value& body);
 /// Everything else under /upstream/{model}: `/`, `/health`, `/v1/models`, and llama.cpp's 404.
 asio::awaitable<bool> serve_upstream_other(exchange& x, model_slot& m, std::string_view upath);
 

@@ -196,6 +196,7 @@ asio::awaitable<bool> session::write(response& res, bool head_only)
 {
     if (gone_)
         co_return false;
+    last_status = res.result_int();
     boost::system::error_code ec;
     if (head_only) { // HEAD: the headers of the GET, Content-Length included, and no body
         http::response_serializer<http::string_body> sr(res);
@@ -223,6 +224,7 @@ asio::awaitable<bool> session::start_stream(http::response<http::empty_body>& he
 {
     if (gone_)
         co_return false;
+    last_status = head.result_int();
     head.chunked(true);
     http::response_serializer<http::empty_body> sr(head);
     auto [ec, n] = co_await http::async_write_header(sock_, sr, asio::as_tuple(asio::use_awaitable));

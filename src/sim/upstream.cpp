@@ -6,6 +6,7 @@
 #include "encoding.hpp"
 #include "png.hpp"
 #include "responses.hpp"
+#include "upstream_util.hpp"
 
 #include <boost/json/parse.hpp>
 
@@ -28,17 +29,12 @@ namespace majordomo::sim::detail {
 
 namespace json = boost::json;
 
-namespace {
+// The helpers below are shared with the other upstream files through upstream_util.hpp.
 
-constexpr std::string_view llama_json = "application/json; charset=utf-8";
 constexpr std::uint32_t default_image_side = 64; // sd-server would use 512; kept small on purpose
 constexpr std::uint32_t max_image_side = 256;
 constexpr std::int64_t max_images = 8;      // the original sd-server capped n at 8
 constexpr double steps_per_image = 20;      // image time = 20 steps at tokens_per_second steps/s
-constexpr double prompt_speedup = 10;       // prompt processing runs 10x faster than generation
-constexpr std::string_view bad_json = "[json.exception.parse_error.101] parse error: invalid JSON";
-constexpr std::string_view no_completions =
-    "This server does not support completions. Start it without `--embeddings`";
 
 clock_type::duration seconds(double s)
 {
@@ -182,15 +178,15 @@ std::string_view json_type_name(const json::value& v)
     }
 }
 
-} // namespace
+
 
 // ---- llama-server: POST /v1/chat/completions ----------------------------------------------------------
 
 asio::awaitable<bool> serve_chat(exchange& x, model_slot& m, const json::value& body, bool streaming)
 {
-    if (m.p.kind == model_kind::image)
+    if (!llama_server(m.p.kind))
         co_return co_await sd_not_found(x, streaming);
-    if (m.p.kind == model_kind::embedding)
+    if (m.p.kind == model_kind::embedding || m.p.kind == model_kind::reranker)
         co_return co_await llama_fail(x, streaming, 501, no_completions, "not_supported_error");
     if (!body.is_object()) // llama.cpp's JSON parse errors map to 500
         co_return co_await llama_fail(x, streaming, 500, bad_json, "server_error");
@@ -327,7 +323,7 @@ asio::awaitable<bool> serve_chat(exchange& x, model_slot& m, const json::value& 
 
 asio::awaitable<bool> serve_embeddings(exchange& x, model_slot& m, const json::value& body)
 {
-    if (m.p.kind == model_kind::image)
+    if (!llama_server(m.p.kind))
         co_return co_await sd_not_found(x, false);
     if (m.p.kind == model_kind::chat)
         co_return co_await llama_fail(x, false, 501,

@@ -669,6 +669,17 @@ BOOST_AUTO_TEST_CASE(params_from_json_reads_the_model_file)
     BOOST_CHECK_THROW(ms::params_from_json(R"([{"id":"q","load_time":5}])"), std::invalid_argument);
     BOOST_CHECK_THROW(ms::params_from_json(R"([{"name":"no id"}])"), std::invalid_argument);
     BOOST_CHECK_THROW(ms::params_from_json("not json"), std::invalid_argument);
+    // The newer kinds and the release whose management API to serve.
+    auto k = ms::params_from_json(R"({"models":[{"id":"r","kind":"reranker"},{"id":"w","kind":"transcription"},
+        {"id":"t","kind":"speech"}],"release":235})");
+    BOOST_REQUIRE(k.models.size() == 3u);
+    BOOST_TEST(k.models[0].kind == ms::model_kind::reranker);
+    BOOST_TEST(k.models[1].kind == ms::model_kind::transcription);
+    BOOST_TEST(k.models[2].kind == ms::model_kind::speech);
+    BOOST_TEST(k.release == 235);
+    BOOST_TEST(ms::params_from_json("[]").release == 250);
+    BOOST_CHECK_THROW(ms::params_from_json(R"({"release":"new"})"), std::invalid_argument);
+    BOOST_CHECK_THROW(ms::params_from_json(R"([{"id":"q","kind":"tts"}])"), std::invalid_argument);
     asio::io_context ioc;
     ms::simulator_params dup;
     dup.models.push_back(model("a"));

@@ -2,9 +2,12 @@
 // image generation and live events.
 #pragma once
 
+#include <majordomo/audio/audio.hpp>
 #include <majordomo/http/client.hpp>
 #include <majordomo/imagegen/image_model.hpp>
 #include <majordomo/llamaswap/management.hpp>
+#include <majordomo/llm/completion.hpp>
+#include <majordomo/llm/rerank.hpp>
 #include <majordomo/llm/provider.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -50,7 +53,11 @@ private:
 };
 
 /// @par Thread safety  Safe from many coroutines at once, on one or many threads.
-class provider : public llm::provider, public imagegen::image_provider {
+class provider : public llm::provider,
+                 public imagegen::image_provider,
+                 public llm::completion_provider,
+                 public llm::rerank_provider,
+                 public audio::audio_provider {
 public:
     provider(boost::asio::any_io_executor ex, provider_params params);
     ~provider() override;
@@ -77,8 +84,45 @@ public:
     /// GET /api/events.
     boost::asio::awaitable<event_stream> async_events();
 
+    // The rest of the management API (src/llamaswap/admin.cpp). An endpoint the server's release
+    // lacks fails with an api_errc error whose message names the endpoint, the status and the
+    // release that brought it, never with a decode error.
+
+    /// GET /api/version.
+    boost::asio::awaitable<version_info> async_version();
+    /// GET /api/metrics/activity (v236+); on older releases GET /api/metrics, the whole log unpaged.
+    boost::asio::awaitable<activity_page> async_activity(activity_query q);
+    boost::asio::awaitable<activity_page> async_activity(); ///< the first page, llama-swap's defaults
+    /// GET /api/metrics/stats[?model=] (v236+), for one model or (empty) all.
+    boost::asio::awaitable<activity_stats> async_stats(std::string model);
+    boost::asio::awaitable<activity_stats> async_stats();
+    /// GET /api/profiles (v245+).
+    boost::asio::awaitable<profile_list> async_profiles();
+    /// PUT /api/profiles/active: activates `name`, or deactivates with nullopt; returns the active one.
+    boost::asio::awaitable<std::optional<std::string>> async_set_profile(std::optional<std::string> name);
+    /// POST /api/inflight/{id}/cancel: cancels an in-flight request (ids from async_events' inflight
+    /// events). A queued request then gets an empty 200, a served one is cut.
+    boost::asio::awaitable<void> async_cancel(std::string id);
+    /// Any method to /upstream/{model}{path}: the whole 2xx answer, raw. A non-2xx answer throws
+    /// its API error.
+    boost::asio::awaitable<http::response> async_upstream(upstream_request req);
+    /// As async_upstream, returning once the headers of a 2xx answer arrived; the body is pulled.
+    boost::asio::awaitable<http::response_stream> async_upstream_stream(upstream_request req);
+
     /// Image generation without a model handle; `req.model` must be set.
     boost::asio::awaitable<imagegen::image_result> async_generate_image(imagegen::image_request req);
+
+    /// POST /v1/completions through the OpenAI provider (src/llamaswap/calls.cpp).
+    boost::asio::awaitable<llm::completion_response> async_complete(llm::completion_request req) override;
+    boost::asio::awaitable<llm::completion_stream> async_complete_stream(llm::completion_request req) override;
+
+    /// POST /v1/rerank through the OpenAI provider.
+    boost::asio::awaitable<llm::rerank_response> async_rerank(llm::rerank_request req) override;
+
+    /// POST /v1/audio/transcriptions (multipart, routed by its model field) and /v1/audio/speech.
+    boost::asio::awaitable<audio::transcription> async_transcribe(audio::transcription_request req) override;
+    boost::asio::awaitable<audio::speech_result> async_speech(audio::speech_request req) override;
+    boost::asio::awaitable<audio::speech_stream> async_speech_stream(audio::speech_request req) override;
 
     /// The OpenAI provider chat goes through (null without a base URL).
     std::shared_ptr<openai::provider> chat_provider() const noexcept;

@@ -1,8 +1,12 @@
-// The OpenAI-compatible provider: chat (whole and streamed), model list, embeddings.
+// The OpenAI-compatible provider: chat and text completions (whole and streamed), model list,
+// embeddings.
 #pragma once
 
+#include <majordomo/audio/audio.hpp>
 #include <majordomo/http/client.hpp>
+#include <majordomo/llm/completion.hpp>
 #include <majordomo/llm/provider.hpp>
+#include <majordomo/llm/rerank.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -60,7 +64,10 @@ struct embedding_response {
 };
 
 /// @par Thread safety  Safe from many coroutines at once, on one or many threads.
-class provider : public llm::provider {
+class provider : public llm::provider,
+                 public llm::completion_provider,
+                 public llm::rerank_provider,
+                 public audio::audio_provider {
 public:
     provider(boost::asio::any_io_executor ex, provider_params params);
     ~provider() override;
@@ -77,6 +84,18 @@ public:
     /// Chat without a model handle; `req.model` must be set.
     boost::asio::awaitable<llm::chat_response> async_chat(llm::chat_request req);
     boost::asio::awaitable<llm::chat_stream> async_chat_stream(llm::chat_request req);
+
+    /// POST {base}/completions, whole and streamed (src/openai/completions.cpp).
+    boost::asio::awaitable<llm::completion_response> async_complete(llm::completion_request req) override;
+    boost::asio::awaitable<llm::completion_stream> async_complete_stream(llm::completion_request req) override;
+
+    /// POST {base}/rerank (src/openai/rerank.cpp).
+    boost::asio::awaitable<llm::rerank_response> async_rerank(llm::rerank_request req) override;
+
+    /// POST {base}/audio/transcriptions (multipart) and {base}/audio/speech (src/openai/audio.cpp).
+    boost::asio::awaitable<audio::transcription> async_transcribe(audio::transcription_request req) override;
+    boost::asio::awaitable<audio::speech_result> async_speech(audio::speech_request req) override;
+    boost::asio::awaitable<audio::speech_stream> async_speech_stream(audio::speech_request req) override;
 
     /// The HTTP client in use (shared or owned).
     http::client& http_client() noexcept;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace majordomo::sim {
@@ -29,8 +30,9 @@ enum class fault {
     error_mid_stream ///< `data: {"error":{...}}` half-way, then the end without [DONE]; whole: 500 JSON
 };
 
-/// What a model's upstream serves: llama-server (chat or embeddings) or sd-server (images).
-enum class model_kind { chat, image, embedding };
+/// What a model's upstream serves: llama-server (chat and completions, embeddings, or reranking with
+/// `--reranking`), sd-server (images), whisper.cpp's server (transcriptions) or a text-to-speech server.
+enum class model_kind { chat, image, embedding, reranker, transcription, speech };
 
 /// The state of a model's simulated process, as /running and /api/events report it.
 enum class model_state { stopped, starting, ready, stopping };
@@ -62,6 +64,13 @@ struct model_params {
     std::size_t embedding_dimensions = 16;  ///< length of each embedding vector
 };
 
+/// A runtime profile (llama-swap v245+): pins map a requested id to a target id; "" disables the id.
+struct profile_params {
+    std::string id;
+    std::string description;
+    std::vector<std::pair<std::string, std::string>> pins;
+};
+
 /// The simulator's configuration.
 struct simulator_params {
     using error_format = sim::error_format;
@@ -70,6 +79,11 @@ struct simulator_params {
     std::vector<std::string> api_keys; ///< empty: no auth. Otherwise Basic (password), Bearer or x-api-key
     error_format errors = error_format::current;
     bool exclusive = true; ///< one model at a time: another model waits for in-flight requests, then swaps
+    /// The llama-swap release to behave as, for the management API: before 236 the activity log is the
+    /// unpaged GET /api/metrics and there is no /api/metrics/stats or in-flight cancel; before 245 there
+    /// are no profiles. An endpoint a release lacks gets the Go mux's `404 page not found`.
+    int release = 250;
+    std::vector<profile_params> profiles; ///< switched with PUT /api/profiles/active; none active at start
     std::string address = "127.0.0.1";
     std::uint16_t port = 0; ///< 0 = an ephemeral port, see simulator::port()
 };
@@ -102,10 +116,14 @@ struct simulator_stats {
  *  threads. All its work runs on one strand of that executor, so a multi-threaded io_context is fine;
  *  the public members may be called from any thread.
  *
- *  Routes: POST /v1/chat/completions (whole and stream), /v1/embeddings, /v1/images/generations
- *  (the model from the JSON body, aliases resolve); GET /v1/models and /models; GET /running;
- *  GET /unload, POST /api/models/unload and /api/models/unload/{model}; GET /health; GET /api/events;
- *  GET /logs; GET /api/version; any method /upstream/{model}/{path}; OPTIONS anywhere (CORS).
+ *  Routes: POST /v1/chat/completions and /v1/completions (whole and stream), /v1/embeddings,
+ *  /v1/rerank (and /rerank, /v1/reranking, /reranking), /v1/audio/speech (audio streamed back),
+ *  /v1/images/generations (the model from the JSON body, aliases resolve), /v1/audio/transcriptions
+ *  (the model from the multipart form, parsed for real: a malformed upload is a 400); GET /v1/models
+ *  and /models; GET /running; GET /unload, POST /api/models/unload and /api/models/unload/{model};
+ *  GET /health; GET /api/events; GET /logs; GET /api/version; GET /api/metrics/activity (before
+ *  release 236: /api/metrics) and /api/metrics/stats; GET /api/profiles and PUT /api/profiles/active;
+ *  POST /api/inflight/{id}/cancel; any method /upstream/{model}/{path}; OPTIONS anywhere (CORS).
  *  Unknown paths get Go's `404 page not found`, wrong methods 405 with Allow.
  *
  *  Swaps follow llama-swap's scheduler: a ready model is served at once; a request for another model
@@ -162,7 +180,7 @@ private:
  *  {
  *    "models": [
  *      {"id": "qwen", "aliases": ["q"], "unlisted": false, "name": "Qwen", "description": "chat",
- *       "kind": "chat",               // "chat" | "image" | "embedding"
+ *       "kind": "chat",               // "chat" | "image" | "embedding" | "reranker" | "transcription" | "speech"
  *       "load_ms": 500, "tokens_per_second": 200, "concurrency_limit": 0,
  *       "ttl": 300,                   // seconds, as in llama-swap's config; or "ttl_ms"
  *       "send_loading_state": false,  // also spelt "sendLoadingState"
@@ -171,7 +189,8 @@ private:
  *    ],
  *    "api_keys": ["sk-1"],            // also "apiKeys"
  *    "error_format": "current",       // or "legacy"
- *    "exclusive": true, "address": "127.0.0.1", "port": 8080
+ *    "exclusive": true, "address": "127.0.0.1", "port": 8080,
+ *    "release": 250                   // the llama-swap release whose management API to serve
  *  }
  *  @endcode
  *  Only "id" is required. Unknown keys are rejected so that typos are not silently ignored.

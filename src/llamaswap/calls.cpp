@@ -1,0 +1,62 @@
+// llama-swap's model calls beyond chat and images: each goes through the OpenAI provider at
+// {base}/v1, since llama-swap routes them by their `model` field and passes them through unchanged.
+#include "openai/api_error.hpp"
+
+#include <majordomo/error.hpp>
+#include <majordomo/llamaswap/provider.hpp>
+#include <majordomo/openai/provider.hpp>
+
+namespace majordomo::llamaswap {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// The delegate, or the no_base_url error of a provider built without a URL.
+std::shared_ptr<openai::provider> delegate(const provider& p, std::string_view model)
+{
+    auto c = p.chat_provider();
+    if (!c)
+        openai::detail::check_ready({p.name(), model}, "", std::nullopt);
+    return c;
+}
+
+} // namespace
+
+asio::awaitable<llm::completion_response> provider::async_complete(llm::completion_request req)
+{
+    auto c = delegate(*this, req.model);
+    co_return co_await c->async_complete(std::move(req));
+}
+
+asio::awaitable<llm::completion_stream> provider::async_complete_stream(llm::completion_request req)
+{
+    auto c = delegate(*this, req.model);
+    co_return co_await c->async_complete_stream(std::move(req));
+}
+
+asio::awaitable<llm::rerank_response> provider::async_rerank(llm::rerank_request req)
+{
+    auto c = delegate(*this, req.model);
+    co_return co_await c->async_rerank(std::move(req));
+}
+
+asio::awaitable<audio::transcription> provider::async_transcribe(audio::transcription_request req)
+{
+    auto c = delegate(*this, req.model);
+    co_return co_await c->async_transcribe(std::move(req));
+}
+
+asio::awaitable<audio::speech_result> provider::async_speech(audio::speech_request req)
+{
+    auto c = delegate(*this, req.model);
+    co_return co_await c->async_speech(std::move(req));
+}
+
+asio::awaitable<audio::speech_stream> provider::async_speech_stream(audio::speech_request req)
+{
+    auto c = delegate(*this, req.model);
+    co_return co_await c->async_speech_stream(std::move(req));
+}
+
+} // namespace majordomo::llamaswap
