@@ -217,6 +217,8 @@ inline std::optional<std::chrono::steady_clock::time_point> deadline_of(const bo
 /// @par Cancellation  Terminal cancellation of the caller reaches `op`.
 /// @par Thread safety  `op` runs on a strand of the caller's executor made for this call, so
 ///   a caller without a strand may use it on an io_context run by many threads.
+/// @par Deadline  That executor carries the expiry (the earlier one when bounds nest):
+///   `deadline_of(co_await this_coro::executor)` inside `op` reads it; retries use it.
 template <class T>
 boost::asio::awaitable<T> with_deadline(boost::asio::awaitable<T> op, std::chrono::steady_clock::duration d)
 {

@@ -168,6 +168,13 @@ public:
         if (!bound) {
             c = co_await read_next();
         } else {
+            // The read below runs under its own cancellation state: a caller's cancellation
+            // requested before this call would not reach it.
+            auto cs = co_await asio::this_coro::cancellation_state;
+            if (cs.cancelled() != asio::cancellation_type::none) {
+                fail(asio::error::operation_aborted);
+                throw error(make_error_code(asio::error::operation_aborted), "chat_stream::async_next");
+            }
             // A phase deadline cancels the read (which closes the stream) and reports itself.
             try {
                 auto op = read_next();
