@@ -399,6 +399,63 @@ BOOST_AUTO_TEST_CASE(a_stream_is_retried_while_it_opens)
     BOOST_TEST(s.request_count() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(llama_swaps_409_and_a_502_are_retried_by_default)
+{
+    asio::io_context ioc;
+    for (int status : {409, 502, 503}) {
+        test_server s(ioc.get_executor());
+        fail_first(s, 1, status, "");
+        auto p = make(ioc, s.url());
+        test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+            auto r = co_await with_deadline(p->async_chat(hello()), 3s);
+            BOOST_TEST(r.call.attempts == 2, status);
+        }());
+        BOOST_TEST(s.request_count() == 2u, status);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_retry_after_beyond_max_retry_after_fails_at_once)
+{
+    asio::io_context ioc;
+    test_server s(ioc.get_executor());
+    fail_first(s, 1, 429, "120");
+    auto p = make(ioc, s.url()); // max_retry_after: 60 s by default; no caller deadline here
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        const auto t0 = clock_type::now();
+        auto f = co_await failure_of(p->async_chat(hello()));
+        BOOST_TEST(f.code == make_api_error(429));
+        BOOST_TEST(f.diag.retry_after->count() == 120000);
+        BOOST_TEST(f.diag.client_message.find("max_retry_after") != std::string::npos, f.diag.client_message);
+        BOOST_TEST(ms_since(t0) < 500);
+    }());
+    BOOST_TEST(s.request_count() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(embeddings_are_retried_and_timed_too)
+{
+    asio::io_context ioc;
+    test_server s(ioc.get_executor());
+    auto seen = std::make_shared<std::atomic<int>>(0);
+    s.on_request([seen](const test::received_request&, test::exchange& ex) -> asio::awaitable<void> {
+        test::header_list h;
+        h.add("Content-Type", "application/json");
+        if (seen->fetch_add(1) == 0) {
+            co_await ex.async_respond(503, R"({"error":{"message":"Loading model","type":"unavailable_error","code":503}})", h);
+            co_return;
+        }
+        co_await ex.async_respond(200, R"({"object":"list","model":"e","data":[{"object":"embedding","index":0,"embedding":[0.5,1.5]}],"usage":{"prompt_tokens":1,"total_tokens":1}})", h);
+    });
+    auto p = make(ioc, s.url());
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        majordomo::openai::embedding_request req;
+        req.model = "e";
+        req.input = {"x"};
+        auto r = co_await with_deadline(p->async_embed(req), 3s);
+        BOOST_TEST(r.embeddings.size() == 1u);
+        BOOST_TEST(r.call.attempts == 2);
+    }());
+}
+
 // ---- phase deadlines ----
 
 // A stream script: after the head, each step waits, then writes.
