@@ -1,3 +1,4 @@
+#include <majordomo/deadline.hpp>
 #include <majordomo/error.hpp>
 
 #include <algorithm>
@@ -41,6 +42,14 @@ public:
         case client_errc::stream_closed:
             return "the stream already ended with an error or was cancelled, and its connection is closed; "
                    "make a new call to start another stream";
+        case client_errc::first_token_deadline_exceeded:
+            return "no token arrived within the call's first-token deadline (phase_deadlines::first_token); "
+                   "raise it if a cold model swap is expected";
+        case client_errc::idle_deadline_exceeded:
+            return "the stream went quiet for longer than its idle deadline (phase_deadlines::idle); the "
+                   "server may be stuck or overloaded";
+        case client_errc::total_deadline_exceeded:
+            return "the call did not finish within its total deadline (phase_deadlines::total)";
         }
         return "unknown majordomo client error";
     }
@@ -102,6 +111,8 @@ std::string what_prefix(const diagnostics& d)
     add("model ", d.model);
     add("at ", d.origin);
     add("", d.client_message);
+    if (d.attempts > 1)
+        add("attempts: ", std::to_string(d.attempts));
     add("server said: ", d.server_message);
     return s;
 }
@@ -248,9 +259,20 @@ failure current_failure()
 namespace detail {
 void throw_deadline_exceeded(std::chrono::steady_clock::duration d)
 {
+    throw_expired(client_errc::deadline_exceeded, d);
+}
+
+void throw_expired(client_errc code, std::chrono::steady_clock::duration d)
+{
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-    throw error(make_error_code(client_errc::deadline_exceeded),
-                "deadline of " + std::to_string(ms) + " ms exceeded");
+    const char* what = "deadline";
+    switch (code) {
+    case client_errc::first_token_deadline_exceeded: what = "first-token deadline"; break;
+    case client_errc::idle_deadline_exceeded: what = "idle deadline"; break;
+    case client_errc::total_deadline_exceeded: what = "total deadline"; break;
+    default: break;
+    }
+    throw error(make_error_code(code), std::string(what) + " of " + std::to_string(ms) + " ms exceeded");
 }
 } // namespace detail
 

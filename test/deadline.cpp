@@ -361,4 +361,39 @@ BOOST_AUTO_TEST_CASE(many_threads_without_strands)
     BOOST_WARN(seen[4][aborted].load() > 0);
 }
 
+BOOST_AUTO_TEST_CASE(the_operation_can_read_its_deadline)
+{
+    asio::io_context ioc;
+    test::run_coro(ioc, []() -> asio::awaitable<void> {
+        auto here = co_await asio::this_coro::executor;
+        BOOST_TEST(!deadline_of(here).has_value()); // outside any with_deadline
+        auto read = []() -> asio::awaitable<std::optional<clock_type::time_point>> {
+            auto ex = co_await asio::this_coro::executor;
+            co_return deadline_of(ex);
+        };
+        const auto t0 = clock_type::now();
+        auto d = co_await with_deadline(read(), 2s);
+        BOOST_REQUIRE(d.has_value());
+        BOOST_TEST((*d >= t0 + 2s));
+        BOOST_TEST((*d <= clock_type::now() + 2s));
+        // Nested: the earlier bound wins, whichever is inside.
+        auto inner_longer = with_deadline(read(), 10s);
+        auto a = co_await with_deadline(std::move(inner_longer), 1s);
+        BOOST_REQUIRE(a.has_value());
+        BOOST_TEST((*a <= clock_type::now() + 1s));
+        auto inner_shorter = with_deadline(read(), 1s);
+        auto b = co_await with_deadline(std::move(inner_shorter), 10s);
+        BOOST_REQUIRE(b.has_value());
+        BOOST_TEST((*b <= clock_type::now() + 1s));
+        // The executor still works as one: timers and posts run on it.
+        auto timed = []() -> asio::awaitable<int> {
+            asio::steady_timer t(co_await asio::this_coro::executor, 10ms);
+            co_await t.async_wait(asio::use_awaitable);
+            co_return 7;
+        };
+        auto v = co_await with_deadline(timed(), 1s);
+        BOOST_TEST(v == 7);
+    }());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

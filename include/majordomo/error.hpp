@@ -28,6 +28,9 @@ enum class client_errc {
     bad_image,               ///< image data missing, empty or not valid base64
     model_unloaded,          ///< the model was unloaded while the request used it
     stream_closed,           ///< a stream was used again after it failed or was cancelled
+    first_token_deadline_exceeded, ///< phase_deadlines::first_token passed before the first real token
+    idle_deadline_exceeded,        ///< phase_deadlines::idle passed between two chunks of a stream
+    total_deadline_exceeded,       ///< phase_deadlines::total passed before the call (or its stream) ended
 };
 
 /// A non-2xx answer from a server, or an error reported inside a 200 stream.
@@ -65,6 +68,12 @@ struct diagnostics {
     std::optional<std::chrono::milliseconds> retry_after; ///< from Retry-After
     std::optional<long long> n_prompt_tokens; ///< llama.cpp exceed_context_size_error
     std::optional<long long> n_ctx;           ///< llama.cpp exceed_context_size_error
+    /// Tries made by a call with retries (llm::retry_params); 0 when the failure came from
+    /// below the retry loop.
+    int attempts = 0;
+    /// The request provably never reached the server: no connection was made, or its write
+    /// failed. Sending it again is then safe whatever its method.
+    bool request_not_sent = false;
 };
 
 /// The exception thrown by every majordomo async_* call.

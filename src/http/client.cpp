@@ -222,7 +222,10 @@ client::impl::open_stream(std::shared_ptr<impl> self, request req, std::optional
         std::string what = (wec ? "writing request to " : "reading response headers from ") + where(tgt.origin, tgt.path);
         if (reused && is_stale(ec) && !not_acted_on)
             what += " (on a reused connection; not re-sent, since the server may have acted on it)";
-        throw error(detail::map_read_error(ec), std::move(what));
+        diagnostics d;
+        d.client_message = std::move(what);
+        d.request_not_sent = wec.failed(); // a request cut short cannot have been acted on
+        throw error(detail::map_read_error(ec), std::move(d));
     }
 }
 

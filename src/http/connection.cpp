@@ -65,6 +65,17 @@ void connection::close() noexcept
     }
 }
 
+namespace {
+// A failure before any byte of the request left: safe to send again whatever the method.
+diagnostics not_sent(std::string what)
+{
+    diagnostics d;
+    d.client_message = std::move(what);
+    d.request_not_sent = true;
+    return d;
+}
+} // namespace
+
 asio::awaitable<void> connection::async_connect(const origin& o, asio::ssl::context* tls)
 {
     auto ex = socket().get_executor();
@@ -81,12 +92,12 @@ asio::awaitable<void> connection::async_connect(const origin& o, asio::ssl::cont
         auto [rec, endpoints] =
             co_await resolver.async_resolve(o.host, std::to_string(o.port), asio::as_tuple(asio::use_awaitable));
         if (rec)
-            throw error(rec, "resolving " + o.host);
+            throw error(rec, not_sent("resolving " + o.host));
         auto [e, used] = co_await asio::async_connect(socket(), endpoints, asio::as_tuple(asio::use_awaitable));
         cec = e;
     }
     if (cec)
-        throw error(cec, "connecting to " + o.key);
+        throw error(cec, not_sent("connecting to " + o.key));
     counted_ = true;
     counters_->opened.fetch_add(1, std::memory_order_relaxed);
     counters_->open.fetch_add(1, std::memory_order_relaxed);
@@ -112,7 +123,7 @@ asio::awaitable<void> connection::async_connect(const origin& o, asio::ssl::cont
         const unsigned long code = ERR_get_error();
         ERR_clear_error();
         throw error(boost::system::error_code(static_cast<int>(code ? code : 1), asio::error::get_ssl_category()),
-                    "setting up TLS verification for " + o.key + " failed; check the host name in the URL");
+                    not_sent("setting up TLS verification for " + o.key + " failed; check the host name in the URL"));
     }
 
     auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
@@ -124,7 +135,7 @@ asio::awaitable<void> connection::async_connect(const origin& o, asio::ssl::cont
             why += X509_verify_cert_error_string(verify);
             why += "); pass the server's CA in tls_params::ca_file";
         }
-        throw error(hec, std::move(why));
+        throw error(hec, not_sent(std::move(why)));
     }
 }
 

@@ -1,5 +1,6 @@
 #include "openai/api_error.hpp"
 #include "openai/event_reader.hpp"
+#include "llm/retry.hpp"
 
 #include <majordomo/error.hpp>
 #include <majordomo/llamaswap/provider.hpp>
@@ -10,6 +11,8 @@
 #include <boost/json/value.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/pchars.hpp>
+
+#include <functional>
 
 namespace majordomo::llamaswap {
 
@@ -85,6 +88,7 @@ struct provider::impl {
         o.api_key = params.token.value_or("no-key");
         o.legacy_max_tokens = true;
         o.http = http;
+        o.retry = params.retry;
         chat = openai::make_provider(http.get_executor(), std::move(o));
     }
 
@@ -107,14 +111,36 @@ struct provider::impl {
         openai::detail::check_ready({params.name, model}, base, params.token);
     }
 
-    // A 2xx response, or the API error it carries.
-    asio::awaitable<http::response> call(http::request r, std::string_view model) const
+    struct answered {
+        http::response r;
+        int attempts = 1;
+    };
+
+    // A 2xx response, or the API error it carries; retried as `cp` or the provider says.
+    asio::awaitable<answered> counted_call(http::request r, std::string_view model, const llm::call_params& cp) const
     {
         check(model);
-        auto resp = co_await http.async_request(std::move(r));
-        if (resp.status / 100 != 2)
-            openai::detail::throw_api_error({params.name, model, base}, resp.status, resp.headers, resp.body);
-        co_return resp;
+        const auto start = clock::now();
+        const llm::detail::phase_plan phases(cp.deadlines, start);
+        const llm::detail::call_names names{params.name, model, base};
+        std::optional<http::response> out;
+        std::function<asio::awaitable<void>()> attempt = [&]() -> asio::awaitable<void> {
+            auto resp = co_await llm::detail::async_request(http, r, phases, names);
+            if (resp.status / 100 != 2)
+                openai::detail::throw_api_error({params.name, model, base}, resp.status, resp.headers, resp.body);
+            out = std::move(resp);
+        };
+        const llm::detail::retry_call rc{cp.retry ? &*cp.retry : &params.retry, r.method, phases.retry_bound()};
+        const int attempts = co_await llm::detail::async_retry(rc, std::move(attempt));
+        out->timings.start = start;
+        co_return answered{std::move(*out), attempts};
+    }
+
+    asio::awaitable<http::response> call(http::request r, std::string_view model) const
+    {
+        const llm::call_params cp;
+        auto a = co_await counted_call(std::move(r), model, cp);
+        co_return std::move(a.r);
     }
 
     static asio::awaitable<imagegen::image_result> generate(std::shared_ptr<impl> self, imagegen::image_request req);
@@ -358,6 +384,22 @@ asio::awaitable<event_stream> provider::async_events()
         openai::detail::throw_api_error({self->params.name, {}, self->base}, s.status(), s.headers(), body);
     }
     co_return event_stream(std::make_unique<event_stream::impl>(std::move(s)));
+}
+
+asio::awaitable<preload_result> provider::async_preload(std::string model, llm::call_params call)
+{
+    auto self = impl_;
+    if (model.empty())
+        throw error(make_error_code(client_errc::invalid_argument), "async_preload needs a model id");
+    // The trailing slash matters: without it llama-swap answers 301 and loads nothing.
+    std::string path = "/upstream/" + boost::urls::encode(model, boost::urls::pchars + '/') + "/";
+    auto req = self->make("GET", std::move(path), std::string(), "*/*");
+    auto a = co_await self->counted_call(std::move(req), model, call);
+    preload_result out;
+    out.model = std::move(model);
+    out.timings = llm::call_timings::from_http(a.r.timings);
+    out.timings.attempts = a.attempts;
+    co_return out;
 }
 
 asio::awaitable<imagegen::image_result> provider::async_generate_image(imagegen::image_request req)

@@ -65,7 +65,10 @@ classification from_status(int status, const diagnostics& d)
 classification from_client(client_errc e)
 {
     switch (e) {
-    case client_errc::deadline_exceeded: return {k::deadline, true, {}};
+    case client_errc::deadline_exceeded:
+    case client_errc::first_token_deadline_exceeded:
+    case client_errc::idle_deadline_exceeded:
+    case client_errc::total_deadline_exceeded: return {k::deadline, true, {}};
     case client_errc::stream_truncated: return {k::stream_truncated, true, {}};
     case client_errc::bad_json:
     case client_errc::unexpected_content_type:

@@ -1,6 +1,7 @@
 #include "openai/api_error.hpp"
 #include "openai/decoding.hpp"
 #include "openai/event_reader.hpp"
+#include "llm/retry.hpp"
 
 #include <majordomo/error.hpp>
 #include <majordomo/llm/chunk_decoder.hpp>
@@ -11,6 +12,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+
+#include <functional>
 
 namespace majordomo::openai {
 
@@ -44,16 +47,43 @@ struct provider::impl {
         return r;
     }
 
-    // Sends a JSON request and returns the 2xx body; anything else is an API error.
-    asio::awaitable<http::response> async_call(std::string method, std::string_view path, std::string body,
-                                               std::string_view model) const
+    // One call's plan, fixed when it starts: its retries and phase deadlines.
+    struct call_plan {
+        clock::time_point start;
+        const llm::retry_params* retry;
+        llm::detail::phase_plan phases;
+    };
+
+    call_plan plan(const llm::call_params& c) const
+    {
+        const auto start = clock::now();
+        return {start, c.retry ? &*c.retry : &params.retry, llm::detail::phase_plan(c.deadlines, start)};
+    }
+
+    struct answered {
+        http::response r;
+        int attempts = 1;
+    };
+
+    // Sends a JSON request, with retries, and returns the 2xx body; anything else is an API error.
+    asio::awaitable<answered> async_call(std::string method, std::string_view path, std::string body,
+                                         std::string_view model, const llm::call_params& cp) const
     {
         detail::call_context ctx{params.name, model, base};
         detail::check_ready(ctx, base, params.api_key);
-        auto r = co_await http.async_request(make_request(std::move(method), path, std::move(body)));
-        if (r.status / 100 != 2)
-            detail::throw_api_error(ctx, r.status, r.headers, r.body);
-        co_return r;
+        const auto pl = plan(cp);
+        const llm::detail::call_names names{params.name, model, base};
+        std::optional<http::response> out;
+        std::function<asio::awaitable<void>()> attempt = [&]() -> asio::awaitable<void> {
+            auto r = co_await llm::detail::async_request(http, make_request(method, path, body), pl.phases, names);
+            if (r.status / 100 != 2)
+                detail::throw_api_error(ctx, r.status, r.headers, r.body);
+            out = std::move(r);
+        };
+        const llm::detail::retry_call rc{pl.retry, method, pl.phases.retry_bound()};
+        const int attempts = co_await llm::detail::async_retry(rc, std::move(attempt));
+        out->timings.start = pl.start;
+        co_return answered{std::move(*out), attempts};
     }
 
     // Runs a decoder on a 2xx body; its bad_json gains the provider, model and origin.
@@ -109,11 +139,14 @@ std::optional<std::string> unframed_error(std::string_view tail)
 // failed; after [DONE] it stays at its end.
 class stream_source final : public llm::chat_stream::source {
 public:
-    stream_source(http::response_stream body, std::size_t max_event, std::string provider, std::string model)
+    stream_source(http::response_stream body, std::size_t max_event, std::string provider, std::string model,
+                  llm::detail::phase_plan phases, clock::time_point start, int attempts)
         : reader_(std::move(body), sse::parser_params{max_event}), provider_(std::move(provider)),
-          model_(std::move(model))
+          model_(std::move(model)), phases_(std::move(phases))
     {
         timings_ = llm::call_timings::from_http(reader_.body().timings());
+        timings_.start = start;
+        timings_.attempts = attempts;
     }
 
     asio::awaitable<std::optional<llm::chat_chunk>> async_next() override
@@ -129,6 +162,42 @@ public:
             bool& b;
             ~unbusy() { b = false; }
         } guard{busy_};
+        const bool token_seen = timings_.first_token != clock::time_point{};
+        const auto bound = phases_.next_chunk(token_seen, last_chunk_);
+        std::optional<llm::chat_chunk> c;
+        if (!bound) {
+            c = co_await read_next();
+        } else {
+            // The read below runs under its own cancellation state: a caller's cancellation
+            // requested before this call would not reach it.
+            auto cs = co_await asio::this_coro::cancellation_state;
+            if (cs.cancelled() != asio::cancellation_type::none) {
+                fail(asio::error::operation_aborted);
+                throw error(make_error_code(asio::error::operation_aborted), "chat_stream::async_next");
+            }
+            // A phase deadline cancels the read (which closes the stream) and reports itself.
+            try {
+                auto op = read_next();
+                const llm::detail::call_names names{provider_, model_};
+                c = co_await llm::detail::async_within(std::move(op), bound, names);
+            } catch (const error& e) {
+                if (e.code() == bound->code)
+                    fail(e.code());
+                throw;
+            }
+        }
+        last_chunk_ = clock::now();
+        co_return c;
+    }
+
+    const llm::call_timings& timings() const noexcept override { return timings_; }
+
+private:
+    enum class state { open, finished, failed };
+
+    // Reads events until a chunk, the terminator or a failure.
+    asio::awaitable<std::optional<llm::chat_chunk>> read_next()
+    {
         try {
             // A terminal cancellation that reached the caller before this call (one that set
             // throw_if_cancelled(false)) would otherwise be missed by the read started below.
@@ -176,11 +245,6 @@ public:
         }
     }
 
-    const llm::call_timings& timings() const noexcept override { return timings_; }
-
-private:
-    enum class state { open, finished, failed };
-
     void fail(boost::system::error_code ec) noexcept
     {
         state_ = state::failed;
@@ -212,6 +276,8 @@ private:
     llm::call_timings timings_;
     std::string provider_;
     std::string model_;
+    llm::detail::phase_plan phases_;
+    clock::time_point last_chunk_;
     state state_ = state::open;
     boost::system::error_code failure_;
     bool busy_ = false;
@@ -259,10 +325,11 @@ private:
 asio::awaitable<llm::chat_response> provider::impl::async_chat(std::shared_ptr<impl> self, llm::chat_request req)
 {
     auto body = llm::encode_chat_request(req, {.stream = false, .legacy_max_tokens = self->params.legacy_max_tokens});
-    auto r = co_await self->async_call("POST", "/chat/completions", std::move(body), req.model);
-    auto resp = self->decode(req.model, [&] { return llm::decode_chat_response(r.body); });
-    resp.call = llm::call_timings::from_http(r.timings);
-    resp.call.first_token = r.timings.first_byte; // a whole response has its tokens at once
+    auto a = co_await self->async_call("POST", "/chat/completions", std::move(body), req.model, req.call);
+    auto resp = self->decode(req.model, [&] { return llm::decode_chat_response(a.r.body); });
+    resp.call = llm::call_timings::from_http(a.r.timings);
+    resp.call.first_token = a.r.timings.first_byte; // a whole response has its tokens at once
+    resp.call.attempts = a.attempts;
     co_return resp;
 }
 
@@ -272,25 +339,37 @@ asio::awaitable<llm::chat_stream> provider::impl::async_chat_stream(std::shared_
     detail::call_context ctx{self->params.name, req.model, self->base};
     detail::check_ready(ctx, self->base, self->params.api_key);
     auto body = llm::encode_chat_request(req, {.stream = true, .legacy_max_tokens = self->params.legacy_max_tokens});
-    auto s = co_await self->http.async_open(
-        self->make_request("POST", "/chat/completions", std::move(body), "text/event-stream"));
-    if (s.status() / 100 != 2) {
-        auto err = co_await s.async_read_all();
-        detail::throw_api_error(ctx, s.status(), s.headers(), err);
-    }
-    auto type = s.headers().find("content-type");
-    if (type.find("text/event-stream") == std::string_view::npos) {
-        auto text = co_await s.async_read_all();
-        if (unframed_error(text))
-            detail::throw_stream_error(ctx, text);
-        diagnostics d;
-        d.provider = self->params.name;
-        d.model = req.model;
-        d.client_message = "expected text/event-stream, got '" + std::string(type.substr(0, 100)) + "'";
-        throw error(make_error_code(client_errc::unexpected_content_type), std::move(d));
-    }
-    co_return llm::chat_stream(
-        std::make_unique<stream_source>(std::move(s), self->params.max_event_size, self->params.name, req.model));
+    const auto pl = self->plan(req.call);
+    const llm::detail::call_names names{self->params.name, req.model, self->base};
+    // Retried only while it opens: once the caller holds the stream nothing is re-sent.
+    std::optional<http::response_stream> opened;
+    std::function<asio::awaitable<void>()> attempt = [&]() -> asio::awaitable<void> {
+        auto open = self->http.async_open(self->make_request("POST", "/chat/completions", body, "text/event-stream"));
+        auto s = co_await llm::detail::async_within(std::move(open), pl.phases.opening(), names);
+        if (s.status() / 100 != 2) {
+            auto read = s.async_read_all();
+            auto err = co_await llm::detail::async_within(std::move(read), pl.phases.opening(), names);
+            detail::throw_api_error(ctx, s.status(), s.headers(), err);
+        }
+        auto type = s.headers().find("content-type");
+        if (type.find("text/event-stream") == std::string_view::npos) {
+            auto read = s.async_read_all();
+            auto text = co_await llm::detail::async_within(std::move(read), pl.phases.opening(), names);
+            if (unframed_error(text))
+                detail::throw_stream_error(ctx, text);
+            diagnostics d;
+            d.provider = self->params.name;
+            d.model = req.model;
+            d.client_message = "expected text/event-stream, got '" + std::string(type.substr(0, 100)) + "'";
+            throw error(make_error_code(client_errc::unexpected_content_type), std::move(d));
+        }
+        opened = std::move(s);
+    };
+    const llm::detail::retry_call rc{pl.retry, "POST", pl.phases.retry_bound()};
+    const int attempts = co_await llm::detail::async_retry(rc, std::move(attempt));
+    co_return llm::chat_stream(std::make_unique<stream_source>(std::move(*opened), self->params.max_event_size,
+                                                               self->params.name, req.model, pl.phases, pl.start,
+                                                               attempts));
 }
 
 provider::provider(asio::any_io_executor ex, provider_params params)
@@ -322,8 +401,9 @@ asio::awaitable<llm::chat_stream> provider::async_chat_stream(llm::chat_request 
 asio::awaitable<std::vector<model_entry>> provider::async_list_models()
 {
     auto self = impl_;
-    auto r = co_await self->async_call("GET", "/models", {}, {});
-    co_return self->decode({}, [&] { return detail::decode_model_list(r.body); });
+    const llm::call_params cp;
+    auto a = co_await self->async_call("GET", "/models", {}, {}, cp);
+    co_return self->decode({}, [&] { return detail::decode_model_list(a.r.body); });
 }
 
 asio::awaitable<embedding_response> provider::async_embed(embedding_request req)
@@ -340,8 +420,12 @@ asio::awaitable<embedding_response> provider::async_embed(embedding_request req)
         body["dimensions"] = *req.dimensions;
     for (const auto& [k, v] : req.extra)
         body[k] = v;
-    auto r = co_await self->async_call("POST", "/embeddings", json::serialize(body), req.model);
-    co_return self->decode(req.model, [&] { return detail::decode_embeddings(r.body, req.input.size()); });
+    auto a = co_await self->async_call("POST", "/embeddings", json::serialize(body), req.model, req.call);
+    auto out = self->decode(req.model, [&] { return detail::decode_embeddings(a.r.body, req.input.size()); });
+    out.call = llm::call_timings::from_http(a.r.timings);
+    out.call.first_token = a.r.timings.first_byte;
+    out.call.attempts = a.attempts;
+    co_return out;
 }
 
 } // namespace majordomo::openai

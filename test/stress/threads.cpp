@@ -241,6 +241,71 @@ BOOST_AUTO_TEST_CASE(shared_provider_on_four_threads)
     }
 }
 
+// Retries (429 from a concurrency limit, Retry-After: 1) and phase deadlines on four threads:
+// the retry waits, the phase timers and the deadline the executor carries never race, and
+// each call ends with its data, the 429 it could not wait out, or its own phase error.
+BOOST_AUTO_TEST_CASE(retries_and_phase_deadlines_on_four_threads)
+{
+    asio::io_context ioc;
+    sim::simulator_params sp;
+    sim::model_params a;
+    a.id = "a";
+    a.load_time = 20ms;
+    a.tokens_per_second = 400;
+    a.reply = "one two three four five six seven eight";
+    a.concurrency_limit = 8;
+    sp.models.push_back(a);
+    sim::simulator sim(ioc.get_executor(), sp);
+    llamaswap::provider_params pp;
+    pp.base_url = sim.url();
+    pp.retry.base_delay = 5ms;
+    auto swap = llamaswap::make_provider(ioc.get_executor(), pp);
+    auto model = swap->get_model("a");
+    outcomes o;
+    const int calls = 80;
+    auto phased = [](std::shared_ptr<llm::model> m, int i) -> asio::awaitable<std::string> {
+        auto req = hello();
+        if (i % 3 == 0)
+            req.call.deadlines.first_token = std::chrono::milliseconds(1 + i % 40);
+        if (i % 3 == 1)
+            req.call.deadlines.idle = std::chrono::milliseconds(1 + i % 5);
+        req.call.deadlines.total = 2500ms;
+        auto s = co_await m->async_chat_stream(std::move(req));
+        std::string text;
+        for (;;) {
+            auto c = co_await s.async_next();
+            if (!c)
+                break;
+            text += c->text();
+        }
+        co_return text;
+    };
+    on_four_threads(ioc, [&] {
+        for (int i = 0; i < calls; ++i) {
+            asio::co_spawn(ioc.get_executor(), with_deadline(phased(model, i), std::chrono::milliseconds(500 + (i * 53) % 2500)),
+                           [&](std::exception_ptr e, std::string) { o.add(e); });
+        }
+        wait_for(o, calls, 120s);
+        sim.stop();
+    });
+    BOOST_TEST(o.total() == calls);
+    const std::set<std::string> allowed = {
+        "ok",
+        name_of(make_error_code(client_errc::deadline_exceeded)),
+        name_of(make_error_code(client_errc::first_token_deadline_exceeded)),
+        name_of(make_error_code(client_errc::idle_deadline_exceeded)),
+        name_of(make_error_code(client_errc::total_deadline_exceeded)),
+        name_of(make_api_error(429)),
+    };
+    const auto counts = o.counts();
+    for (const auto& [what, n] : counts) {
+        BOOST_TEST_MESSAGE(what << " x" << n);
+        BOOST_TEST(allowed.contains(what), "unexpected outcome " << what << " x" << n);
+    }
+    BOOST_TEST(counts.contains("ok"));
+    BOOST_TEST(sim.stats().rejected > 0u); // the limit was met, so retries ran
+}
+
 // with_deadline firing in each phase of a raw exchange: the pool wait, the TLS handshake,
 // the write (a server that never reads a large body), the headers, the body and mid-stream.
 BOOST_AUTO_TEST_CASE(deadlines_in_every_phase_on_four_threads)

@@ -9,6 +9,7 @@
 #include <majordomo/llm/completion.hpp>
 #include <majordomo/llm/rerank.hpp>
 #include <majordomo/llm/provider.hpp>
+#include <majordomo/llm/retry.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -33,6 +34,18 @@ struct provider_params {
     /// A client to share; otherwise one is made from http_params.
     std::optional<http::client> http;
     http::client_params http_params;
+    /// Retries of chat (through the OpenAI provider), management reads, images and
+    /// async_preload, inside the caller's with_deadline. On by default for connect
+    /// failures, 429, 502, 503 and llama-swap's 409.
+    llm::retry_params retry;
+};
+
+/// What async_preload reports.
+struct preload_result {
+    std::string model;
+    /// start: the first request; headers_received: llama-swap answered, the model being
+    /// ready (time_to_headers() is the swap as the caller saw it); attempts: requests sent.
+    llm::call_timings timings;
 };
 
 /// A pulled stream of GET /api/events. Destroying it closes the connection.
@@ -108,6 +121,15 @@ public:
     boost::asio::awaitable<http::response> async_upstream(upstream_request req);
     /// As async_upstream, returning once the headers of a 2xx answer arrived; the body is pulled.
     boost::asio::awaitable<http::response_stream> async_upstream_stream(upstream_request req);
+    /// Loads `model` and returns once it is ready: GET /upstream/{model}/, which llama-swap
+    /// routes through its scheduler like an inference call (it swaps the model in, waiting
+    /// out any swap in progress) and answers with llama-server's root page once the model
+    /// is up. There is no other load endpoint (llama-swap-api.md §2.2-2.3).
+    /// @par Errors  api_errc 404 for an unknown model; the start failure (502, 500) when
+    ///   it did not come up; transport errors. Retried as `call.retry`, or the provider's.
+    /// @par Cancellation  Terminal; bound it with with_deadline (a cold start can take
+    ///   minutes) or `call.deadlines.total`.
+    boost::asio::awaitable<preload_result> async_preload(std::string model, llm::call_params call = {});
 
     /// Image generation without a model handle; `req.model` must be set.
     boost::asio::awaitable<imagegen::image_result> async_generate_image(imagegen::image_request req);

@@ -3,6 +3,7 @@
 
 #include <majordomo/llm/message.hpp>
 #include <majordomo/llm/raw_json.hpp>
+#include <majordomo/llm/retry.hpp>
 #include <majordomo/llm/timings.hpp>
 
 #include <boost/json/object.hpp>
@@ -56,6 +57,8 @@ struct chat_request {
     /// Merged into the body last: server-specific fields such as llama.cpp's
     /// cache_prompt, id_slot, reasoning_format, chat_template_kwargs.
     boost::json::object extra;
+    /// How to run this call: retries (overriding the provider's) and phase deadlines.
+    llm::call_params call;
 };
 
 struct usage {

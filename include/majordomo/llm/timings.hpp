@@ -19,6 +19,9 @@ struct call_timings {
     clock::time_point first_token;      ///< the first real output (loading frames excluded)
     clock::time_point end;              ///< the response was complete
     bool reused_connection = false;
+    /// Requests sent for this call: 1, or more when retries (llm::retry_params) were made.
+    /// start is the first attempt's; the other phases are the last attempt's.
+    int attempts = 1;
 
     /// Copies the transport phases; first_token stays unset.
     static call_timings from_http(const http::timings& t) noexcept

@@ -7,6 +7,7 @@
 #include <majordomo/llm/completion.hpp>
 #include <majordomo/llm/provider.hpp>
 #include <majordomo/llm/rerank.hpp>
+#include <majordomo/llm/retry.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -37,6 +38,9 @@ struct provider_params {
     http::client_params http_params;
     /// Bytes one SSE event may hold.
     std::size_t max_event_size = 16 * 1024 * 1024;
+    /// Retries of every call, inside the caller's with_deadline; a request's `call.retry`
+    /// overrides them. On by default for connect failures, 429, 502, 503 and 409.
+    llm::retry_params retry;
 };
 
 /// One row of GET {base}/models.
@@ -53,6 +57,7 @@ struct embedding_request {
     std::vector<std::string> input; ///< one or many
     std::optional<int> dimensions;
     boost::json::object extra; ///< merged into the body last
+    llm::call_params call;     ///< retries and phase deadlines of this call
 };
 
 struct embedding_response {
@@ -61,6 +66,7 @@ struct embedding_response {
     std::optional<std::int64_t> prompt_tokens;
     std::optional<std::int64_t> total_tokens;
     boost::json::object raw;
+    llm::call_timings call;
 };
 
 /// @par Thread safety  Safe from many coroutines at once, on one or many threads.
