@@ -351,9 +351,21 @@ struct router::impl : std::enable_shared_from_this<impl> {
     {
         std::lock_guard lock(mutex);
         auto& h = *hosts[i];
+        bool pending = false;
         for (auto& [k, e] : next)
-            if (auto it = h.models.find(k); it != h.models.end())
+            if (auto it = h.models.find(k); it != h.models.end()) {
                 e.in_flight = it->second.in_flight;
+                // Calls of ours wait for a model the host has not started yet (the status was
+                // sent before they arrived): it is as good as starting.
+                if (e.in_flight > 0 && (e.state == "stopped" || e.state.empty())) {
+                    e.state = "starting";
+                    pending = true;
+                }
+            }
+        if (pending)
+            for (auto& [k, e] : next)
+                if (e.state == "ready" && e.in_flight == 0)
+                    e.state = "stopping"; // what that start will evict (one model per swap group)
         h.models = std::move(next);
         h.contacted = true;
     }

@@ -425,6 +425,69 @@ BOOST_AUTO_TEST_CASE(relearns_states_after_the_events_stream_drops)
     fake.stop();
 }
 
+BOOST_AUTO_TEST_CASE(a_status_older_than_a_queued_call_does_not_undo_its_load)
+{
+    asio::io_context ioc;
+    test::test_server fake(ioc.get_executor());
+    std::atomic<bool> chat_arrived{false}, stale_sent{false}, release{false};
+    const std::string status = R"([{"id":"m","state":"stopped"},{"id":"n","state":"ready"}])";
+    fake.on_request([&](const test::received_request& req, test::exchange& x) -> asio::awaitable<void> {
+        if (req.target == "/api/events") {
+            auto chunk = [](const std::string& frame) {
+                char size[16];
+                std::snprintf(size, sizeof size, "%zx\r\n", frame.size());
+                return size + frame + "\r\n";
+            };
+            std::string out = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+            co_await x.async_write_raw(out + chunk(sse_status(status)));
+            while (!chat_arrived)
+                co_await x.async_pause(5ms);
+            // Sent after our call reached the host, about a state from before it.
+            co_await x.async_write_raw(chunk(sse_status(status)));
+            stale_sent = true;
+            co_await x.async_stall();
+        } else if (req.target == "/v1/chat/completions") {
+            chat_arrived = true;
+            while (!release)
+                co_await x.async_pause(5ms);
+            co_await x.async_respond(200,
+                                     R"({"id":"c","object":"chat.completion","created":1,"model":"m","choices":[)"
+                                     R"({"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]})",
+                                     test::header_list({"Content-Type", "application/json"}));
+        } else
+            co_await x.async_respond(404, "404 page not found");
+    });
+    ls::provider_params hp;
+    hp.base_url = fake.url();
+    auto r = ls::make_router(ioc.get_executor(), fast({hp}));
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        bool synced = co_await eventually([&] { return all_tracking(*r, "events"); });
+        BOOST_REQUIRE(synced);
+        std::string reply;
+        bool done = false;
+        asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+            auto resp = co_await r->get_model("m")->async_chat(ask());
+            reply = resp.text();
+            done = true;
+        }, asio::detached);
+        bool stale = co_await eventually([&] { return stale_sent.load(); });
+        BOOST_REQUIRE(stale);
+        co_await sleep_for(30ms); // the tracker applied it
+        auto st = r->state();
+        BOOST_TEST(find(st.hosts[0], "m")->state == "starting");
+        BOOST_TEST(find(st.hosts[0], "m")->in_flight == 1u);
+        BOOST_TEST(find(st.hosts[0], "n")->state == "stopping");
+        BOOST_TEST(st.loaded_on("n").empty());
+        release = true;
+        bool finished = co_await eventually([&] { return done; });
+        BOOST_REQUIRE(finished);
+        BOOST_TEST(reply == "hi");
+        BOOST_TEST(r->state().hosts[0].in_flight == 0u);
+    }());
+    r->stop();
+    fake.stop();
+}
+
 BOOST_AUTO_TEST_CASE(polls_running_where_events_are_not_served)
 {
     asio::io_context ioc;
