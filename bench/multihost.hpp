@@ -46,6 +46,7 @@ struct options {
 struct result {
     std::string policy;
     std::size_t requests = 0, errors = 0, swaps = 0, loads = 0;
+    std::size_t failovers = 0; // router: calls that could not connect to a host and moved on
     std::vector<double> ttft_ms; // successful calls only
     double seconds = 0;
     std::string first_error;
@@ -158,8 +159,11 @@ inline result run(policy pol, const options& o, const std::vector<int>& seq)
         }
         if (--running == 0) {
             out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            if (router)
+            if (router) {
+                for (const auto& h : router->state().hosts)
+                    out.failovers += h.failovers;
                 router->stop();
+            }
             for (auto& s : sims)
                 s->stop();
         }
@@ -201,11 +205,12 @@ inline void print(const options& o, const std::vector<result>& all)
     std::printf("\nmulti-host: %d hosts, %d models (Zipf %.1f), %d requests from %d clients, load %d ms%s\n",
                 o.hosts, o.models, o.skew, o.requests, o.clients, o.load_ms,
                 o.kill ? ", last host killed half-way" : "");
-    std::printf("%-12s %5s %6s %6s %6s | %10s %10s | %7s\n", "policy", "n", "errors", "swaps", "loads",
-                "ttft p50", "ttft p99", "seconds");
+    std::printf("%-12s %5s %6s %6s %6s %9s | %10s %10s | %7s\n", "policy", "n", "errors", "swaps", "loads",
+                "failovers", "ttft p50", "ttft p99", "seconds");
     for (const auto& r : all)
-        std::printf("%-12s %5zu %6zu %6zu %6zu | %7.1f ms %7.1f ms | %7.2f\n", r.policy.c_str(), r.requests, r.errors,
-                    r.swaps, r.loads, percentile(r.ttft_ms, 0.5), percentile(r.ttft_ms, 0.99), r.seconds);
+        std::printf("%-12s %5zu %6zu %6zu %6zu %9zu | %7.1f ms %7.1f ms | %7.2f\n", r.policy.c_str(), r.requests,
+                    r.errors, r.swaps, r.loads, r.failovers, percentile(r.ttft_ms, 0.5), percentile(r.ttft_ms, 0.99),
+                    r.seconds);
     const auto& router = all.at(0);
     for (std::size_t i = 1; i < all.size(); ++i) {
         const auto& x = all[i];

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -214,7 +215,9 @@ struct router::impl : std::enable_shared_from_this<impl> {
     {
         std::lock_guard lock(mutex);
         const auto now = clock::now();
-        using rank = std::tuple<int, std::size_t, int, clock::time_point>;
+        // Demand for the model(s) a load would evict: keep the popular ones loaded.
+        using rank = std::tuple<int, std::size_t, int, double, clock::time_point>;
+        note_demand(model, now);
         std::optional<rank> best_rank;
         std::size_t best = 0;
         bool listed = false, waiting = false;
@@ -229,15 +232,17 @@ struct router::impl : std::enable_shared_from_this<impl> {
             if (tried[i] || (!h.up && now < h.retry_at))
                 continue;
             bool occupied = false, busy = false;
+            double evicted = 0;
             for (auto& [k, o] : h.models)
                 if (&o != e && is_active(o.state)) {
                     occupied = true;
+                    evicted += demand_of(k, now);
                     busy = busy || o.in_flight > 0;
                 }
             int tier = e->state == "ready" ? 0 : e->state == "starting" ? 1 : busy ? 3 : 2;
             if (!h.up)
                 tier += 4; // a host due for a retry: a probe, only when nothing better is up
-            rank r{tier, h.in_flight, occupied ? 1 : 0, h.last_routed};
+            rank r{tier, h.in_flight, occupied ? 1 : 0, evicted, h.last_routed};
             if (!best_rank || r < *best_rank) {
                 best_rank = r;
                 best = i;
@@ -278,6 +283,29 @@ struct router::impl : std::enable_shared_from_this<impl> {
                                                                           : " (" + h.last_error + ")");
         }
         throw error(make_error_code(router_errc::no_host_available), std::move(d));
+    }
+
+    // Calls per model, decaying with a half-life of params.demand_half_life. Under `mutex`.
+    void note_demand(std::string_view model, clock::time_point now)
+    {
+        auto it = demand.find(model);
+        if (it == demand.end())
+            it = demand.emplace(std::string(model), std::pair<double, clock::time_point>{0.0, now}).first;
+        it->second.first = decayed(it->second, now) + 1;
+        it->second.second = now;
+    }
+
+    double demand_of(std::string_view model, clock::time_point now) const
+    {
+        auto it = demand.find(model);
+        return it == demand.end() ? 0.0 : decayed(it->second, now);
+    }
+
+    double decayed(const std::pair<double, clock::time_point>& d, clock::time_point now) const
+    {
+        const double half = std::chrono::duration<double>(params.demand_half_life).count();
+        const double age = std::chrono::duration<double>(now - d.second).count();
+        return half > 0 ? d.first * std::exp2(-age / half) : d.first;
     }
 
     void finish(std::size_t i, const std::string& key)
@@ -469,6 +497,7 @@ struct router::impl : std::enable_shared_from_this<impl> {
     asio::any_io_executor ex;
     mutable std::mutex mutex;
     std::vector<std::unique_ptr<host>> hosts;
+    std::map<std::string, std::pair<double, clock::time_point>, std::less<>> demand; // by model as called
     std::atomic<bool> stopped{false};
 };
 

@@ -289,6 +289,36 @@ BOOST_AUTO_TEST_CASE(a_model_loading_nowhere_goes_where_no_busy_model_is_evicted
     BOOST_TEST(b.stats().swaps == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_load_evicts_the_least_called_model)
+{
+    asio::io_context ioc;
+    std::vector<sim::model_params> ms{model("hot"), model("cold1"), model("cold2")};
+    sim::simulator a(ioc.get_executor(), sim_with(ms));
+    sim::simulator b(ioc.get_executor(), sim_with(ms));
+    auto r = ls::make_router(ioc.get_executor(), fast({host(a, "a"), host(b, "b")}));
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        bool synced = co_await eventually([&] { return all_tracking(*r, "events"); });
+        BOOST_REQUIRE(synced);
+        // hot on a (called 5 times), cold1 on b (twice, most recently).
+        const char* calls[] = {"hot", "cold1", "hot", "hot", "hot", "hot", "cold1"};
+        for (const char* id : calls) {
+            auto t = co_await chat_text(*r, id);
+            BOOST_TEST(!t.empty());
+        }
+        bool learned = co_await eventually([&] {
+            return model_state(*r, 0, "hot") == "ready" && model_state(*r, 1, "cold1") == "ready";
+        });
+        BOOST_REQUIRE(learned);
+        // Both hosts are idle and busy with one model: cold2 evicts cold1, though b was used last.
+        auto t = co_await chat_text(*r, "cold2");
+        BOOST_TEST(!t.empty());
+    }());
+    BOOST_TEST(served(b, "cold2") == 1u);
+    BOOST_TEST(served(a, "cold2") == 0u);
+    BOOST_TEST(a.stats().swaps == 0u);
+    BOOST_TEST(b.stats().swaps == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(fails_over_when_a_host_refuses_connections)
 {
     asio::io_context ioc;

@@ -42,6 +42,9 @@ struct router_params {
     std::chrono::milliseconds max_backoff{10'000};
     /// How often GET /running (and /v1/models) is polled on a host that does not serve /api/events.
     std::chrono::milliseconds poll_interval{1'000};
+    /// How fast the router forgets how often each model is called. When a load must evict a
+    /// model, it evicts the least called one.
+    std::chrono::milliseconds demand_half_life{60'000};
 };
 
 /// One model as the router sees it on one host.
