@@ -6,6 +6,8 @@
 // concurrent requests arriving during a swap, and whole (non-streamed) responses.
 // For each: count, min/p50/p90/p99/max of time to headers, time to first token and total
 // time, tokens per second and errors; as a table, --json, --csv and an SVG chart.
+// Then, with the embedded simulator, a multi-host scenario (multihost.hpp): llamaswap::router
+// vs round-robin vs random over three simulated hosts, one killed half-way.
 
 #include <majordomo/deadline.hpp>
 #include <majordomo/llamaswap/provider.hpp>
