@@ -240,8 +240,10 @@ struct router::impl : std::enable_shared_from_this<impl> {
                     busy = busy || o.in_flight > 0;
                 }
             int tier = e->state == "ready" ? 0 : e->state == "starting" ? 1 : busy ? 3 : 2;
-            if (!h.up)
-                tier += 4; // a host due for a retry: a probe, only when nothing better is up
+            // A host due for a retry is a probe, tried only when nothing better is up, unless its
+            // tracker still hears from it (a call's failure may have been that call's alone).
+            if (!h.up && h.tracking != "events" && h.tracking != "polling")
+                tier += 4;
             rank r{tier, h.in_flight, occupied ? 1 : 0, evicted, h.last_routed};
             if (!best_rank || r < *best_rank) {
                 best_rank = r;

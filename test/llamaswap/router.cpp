@@ -370,6 +370,71 @@ BOOST_AUTO_TEST_CASE(fails_over_when_a_host_refuses_connections)
     events.close();
 }
 
+BOOST_AUTO_TEST_CASE(a_call_cut_after_its_request_is_not_resent_and_the_host_comes_back)
+{
+    asio::io_context ioc;
+    test::test_server fake(ioc.get_executor());
+    std::atomic<int> chats{0};
+    fake.on_request([&](const test::received_request& req, test::exchange& x) -> asio::awaitable<void> {
+        if (req.target == "/api/events") {
+            auto frame = sse_status(R"([{"id":"m","state":"ready"}])");
+            char size[16];
+            std::snprintf(size, sizeof size, "%zx\r\n", frame.size());
+            std::string out = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+            co_await x.async_write_raw(out + size + frame + "\r\n");
+            co_await x.async_stall();
+        } else if (req.target == "/v1/chat/completions") {
+            if (++chats == 1) {
+                x.reset(); // read the POST, then died: it may have acted on it
+                co_return;
+            }
+            co_await x.async_respond(200,
+                                     R"({"id":"c","object":"chat.completion","created":1,"model":"m","choices":[)"
+                                     R"({"index":0,"message":{"role":"assistant","content":"again"},"finish_reason":"stop"}]})",
+                                     test::header_list({"Content-Type", "application/json"}));
+        } else
+            co_await x.async_respond(404, "404 page not found");
+    });
+    sim::simulator b(ioc.get_executor(), sim_with({model("m")}));
+    ls::provider_params ap;
+    ap.base_url = fake.url();
+    ap.name = "a";
+    auto rp = fast({ap, host(b, "b")});
+    rp.backoff = 200ms;
+    auto r = ls::make_router(ioc.get_executor(), rp);
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        bool synced = co_await eventually([&] { return all_tracking(*r, "events"); });
+        BOOST_REQUIRE(synced);
+        bool failed = false;
+        try {
+            co_await r->get_model("m")->async_chat(ask());
+        } catch (const error& e) {
+            failed = true;
+            BOOST_TEST(e.diag().http_status == 0);
+        }
+        BOOST_TEST(failed); // not re-sent to b
+        BOOST_TEST(served(b, "m") == 0u);
+        auto st = r->state();
+        BOOST_TEST(!st.hosts[0].up);
+        BOOST_TEST(st.hosts[0].failovers == 0u);
+        // Within the backoff the next call goes to b.
+        auto t = co_await chat_text(*r, "m");
+        BOOST_TEST(!t.empty());
+        BOOST_TEST(served(b, "m") == 1u);
+        bool ready = co_await eventually([&] { return model_state(*r, 1, "m") == "ready"; });
+        BOOST_REQUIRE(ready);
+        // After it, a's tracker still hears from a, so a is a full candidate again (m is ready on
+        // both; a was used longer ago), not a last-resort probe.
+        co_await sleep_for(250ms);
+        auto resp = co_await r->get_model("m")->async_chat(ask());
+        BOOST_TEST(resp.text() == "again");
+        BOOST_TEST(r->state().hosts[0].up);
+    }());
+    BOOST_TEST(chats.load() == 2);
+    r->stop();
+    fake.stop();
+}
+
 BOOST_AUTO_TEST_CASE(a_dead_host_is_avoided_and_taken_back)
 {
     asio::io_context ioc;
