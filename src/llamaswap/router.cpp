@@ -217,7 +217,6 @@ struct router::impl : std::enable_shared_from_this<impl> {
         const auto now = clock::now();
         // Demand for the model(s) a load would evict: keep the popular ones loaded.
         using rank = std::tuple<int, std::size_t, int, double, clock::time_point>;
-        note_demand(model, now);
         std::optional<rank> best_rank;
         std::size_t best = 0;
         bool listed = false, waiting = false;
@@ -257,6 +256,7 @@ struct router::impl : std::enable_shared_from_this<impl> {
             ++h.calls;
             ++e->in_flight;
             h.last_routed = now;
+            note_demand(*key, now);
             if (!is_active(e->state)) {
                 // What llama-swap is about to do (one model per swap group by default): seen at
                 // once by the calls that follow, corrected by the next modelStatus event.
@@ -275,6 +275,10 @@ struct router::impl : std::enable_shared_from_this<impl> {
         if (!listed) {
             d.client_message = "none of the " + std::to_string(hosts.size()) + " hosts lists model '" +
                                std::string(model) + "'";
+            for (const auto& h : hosts)
+                if (!h->up && h->models.empty())
+                    d.client_message += "; " + h->name + " has listed nothing yet (" +
+                                        (h->last_error.empty() ? std::string("down") : h->last_error) + ")";
             throw error(make_error_code(router_errc::no_host_for_model), std::move(d));
         }
         d.client_message = "no host that lists model '" + std::string(model) + "' can be reached now:";
