@@ -6,11 +6,15 @@
 // concurrent requests arriving during a swap, and whole (non-streamed) responses.
 // For each: count, min/p50/p90/p99/max of time to headers, time to first token and total
 // time, tokens per second and errors; as a table, --json, --csv and an SVG chart.
+// Then, with the embedded simulator, a multi-host scenario (multihost.hpp): llamaswap::router
+// vs round-robin vs random over three simulated hosts, one killed half-way.
 
 #include <majordomo/deadline.hpp>
 #include <majordomo/llamaswap/provider.hpp>
 #include <majordomo/llm/chunk.hpp>
 #include <majordomo/sim/simulator.hpp>
+
+#include "multihost.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -58,6 +62,8 @@ struct options {
     std::string csv_path;
     std::string svg_path = "swapbench.svg";
     bool quiet = false;
+    int multi = 1; // 0: single-host scenarios only, 1: both, 2: multi-host only
+    multihost::options mh;
 };
 
 struct sample {
@@ -94,7 +100,16 @@ void usage()
         "  --json FILE|-        write one JSON document with a `scenarios` array\n"
         "  --csv FILE           write one row per scenario\n"
         "  --svg FILE           latency chart (default swapbench.svg)\n"
-        "  --quiet              no progress display");
+        "  --quiet              no progress display\n"
+        "multi-host scenario (embedded simulators only; router vs round-robin vs random):\n"
+        "  --multi-host-only    run only the multi-host scenario\n"
+        "  --no-multi-host      skip it\n"
+        "  --hosts N            simulated hosts (default 3)\n"
+        "  --host-models M      models, M > N (default 6)\n"
+        "  --host-requests R    requests per policy (default 300)\n"
+        "  --clients C          concurrent callers (default 6)\n"
+        "  --host-load-ms N     cold load per model (default 150)\n"
+        "  --no-kill            do not kill a host half-way");
 }
 
 std::vector<std::string> split(const std::string& s)
@@ -482,12 +497,38 @@ int main(int argc, char** argv)
                 o.svg_path = next();
             else if (k == "--quiet")
                 o.quiet = true;
+            else if (k == "--multi-host-only")
+                o.multi = 2;
+            else if (k == "--no-multi-host")
+                o.multi = 0;
+            else if (k == "--hosts")
+                o.mh.hosts = std::stoi(next());
+            else if (k == "--host-models")
+                o.mh.models = std::stoi(next());
+            else if (k == "--host-requests")
+                o.mh.requests = std::stoi(next());
+            else if (k == "--clients")
+                o.mh.clients = std::stoi(next());
+            else if (k == "--host-load-ms")
+                o.mh.load_ms = std::stoi(next());
+            else if (k == "--no-kill")
+                o.mh.kill = false;
             else
                 throw std::invalid_argument("unknown option " + k);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "majordomo-swapbench: %s (see --help)\n", e.what());
             return 2;
         }
+    }
+
+    if (o.url.empty() && o.multi == 2) {
+        if (o.mh.hosts < 2 || o.mh.models <= o.mh.hosts || o.mh.clients < 1 || o.mh.requests < 1) {
+            std::fprintf(stderr, "majordomo-swapbench: the multi-host scenario needs --hosts >= 2 and --host-models > --hosts\n");
+            return 2;
+        }
+        auto all = multihost::run_all(o.mh);
+        multihost::print(o.mh, all);
+        return all.at(0).ttft_ms.empty() ? 1 : 0;
     }
 
     asio::io_context ioc(1);
@@ -561,5 +602,12 @@ int main(int argc, char** argv)
     std::size_t errors = 0;
     for (const auto& sc : results)
         errors += summarize(sc).errors;
+    // The multi-host run kills a host on purpose: its errors are figures, not a failure.
+    if (simulator && o.multi == 1 && o.mh.hosts >= 2 && o.mh.models > o.mh.hosts) {
+        auto all = multihost::run_all(o.mh);
+        multihost::print(o.mh, all);
+        if (all.at(0).ttft_ms.empty())
+            return 1;
+    }
     return errors ? 1 : 0;
 }

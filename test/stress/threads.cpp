@@ -5,6 +5,7 @@
 #include <majordomo/deadline.hpp>
 #include <majordomo/http/client.hpp>
 #include <majordomo/llamaswap/provider.hpp>
+#include <majordomo/llamaswap/router.hpp>
 #include <majordomo/llm/chunk.hpp>
 #include <majordomo/sim/simulator.hpp>
 
@@ -420,6 +421,65 @@ BOOST_AUTO_TEST_CASE(deadlines_in_every_phase_on_four_threads)
     auto st = client.stats();
     BOOST_TEST(st.waiting == 0u);
     BOOST_TEST(st.open == st.idle);
+}
+
+// A router over two hosts shared by many calls on four threads while the dashboard reads its
+// state, one host dies and the router stops: routing, tracking and stop never race.
+BOOST_AUTO_TEST_CASE(router_on_four_threads)
+{
+    asio::io_context ioc;
+    auto params = [](const char* second) {
+        auto p = sim_params();
+        p.exclusive = true;
+        auto b = p.models.front();
+        b.id = second;
+        p.models.push_back(b);
+        return p;
+    };
+    sim::simulator one(ioc.get_executor(), params("b"));
+    sim::simulator two(ioc.get_executor(), params("b"));
+    llamaswap::router_params rp;
+    for (auto* s : {&one, &two}) {
+        llamaswap::provider_params hp;
+        hp.base_url = s->url();
+        rp.hosts.push_back(hp);
+    }
+    rp.backoff = 10ms;
+    rp.max_backoff = 50ms;
+    auto router = llamaswap::make_router(ioc.get_executor(), rp);
+    outcomes o;
+    const int calls = 200;
+    std::atomic<bool> reading{true};
+    on_four_threads(ioc, [&] {
+        std::thread dashboard([&] {
+            while (reading) {
+                auto st = router->state();
+                BOOST_CHECK(st.hosts.size() == 2u);
+                std::this_thread::sleep_for(1ms);
+            }
+        });
+        for (int i = 0; i < calls; ++i) {
+            auto m = router->get_model(i % 3 ? "a" : "b");
+            auto op = i % 2 ? whole(m) : streamed(m, i % 10 == 0 ? 2 : -1);
+            asio::co_spawn(ioc, with_deadline(std::move(op), 20s),
+                           [&](std::exception_ptr e, std::string) { o.add(e); });
+            if (i == calls / 2)
+                two.stop();
+        }
+        wait_for(o, calls, 60s);
+        reading = false;
+        dashboard.join();
+        router->stop();
+        one.stop();
+    });
+    BOOST_TEST(o.total() == calls);
+    const auto counts = o.counts();
+    for (const auto& [what, n] : counts)
+        BOOST_TEST_MESSAGE(what << " x" << n);
+    BOOST_TEST(counts.contains("ok"));
+    BOOST_TEST(counts.at("ok") >= calls / 2);
+    auto st = router->state();
+    BOOST_TEST(st.hosts[0].in_flight + st.hosts[1].in_flight == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
