@@ -68,7 +68,7 @@ llm::chat_request make_request()
 asio::awaitable<void> drain(llm::chat_stream s, std::size_t chunks, std::size_t text, tally& t)
 {
     for (;;) {
-        auto c = co_await s.async_next();
+        const llm::chat_chunk* c = co_await s.async_next_view(); // the steady path: no allocation per chunk
         if (!c)
             break;
         ++chunks;

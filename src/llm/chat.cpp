@@ -1,8 +1,18 @@
 #include <majordomo/llm/chunk.hpp>
+#include <majordomo/llm/provider.hpp>
 
 #include <cstddef>
 
 namespace majordomo::llm {
+
+boost::asio::awaitable<const chat_chunk*> chat_stream::source::async_next_into(chat_chunk& out)
+{
+    auto c = co_await async_next();
+    if (!c)
+        co_return nullptr;
+    out = std::move(*c);
+    co_return &out;
+}
 
 const char* to_string(role r) noexcept
 {

@@ -151,10 +151,19 @@ public:
 
     asio::awaitable<std::optional<llm::chat_chunk>> async_next() override
     {
+        llm::chat_chunk c;
+        const llm::chat_chunk* got = co_await async_next_into(c);
+        if (!got)
+            co_return std::nullopt;
+        co_return std::optional<llm::chat_chunk>(std::move(c));
+    }
+
+    asio::awaitable<const llm::chat_chunk*> async_next_into(llm::chat_chunk& out) override
+    {
         if (busy_)
             throw error(make_error_code(client_errc::operation_in_progress), "chat_stream::async_next");
         if (state_ == state::finished)
-            co_return std::nullopt;
+            co_return nullptr;
         if (state_ == state::failed)
             throw_closed();
         busy_ = true;
@@ -164,9 +173,9 @@ public:
         } guard{busy_};
         const bool token_seen = timings_.first_token != clock::time_point{};
         const auto bound = phases_.next_chunk(token_seen, last_chunk_);
-        std::optional<llm::chat_chunk> c;
+        bool got = false;
         if (!bound) {
-            c = co_await read_next();
+            got = co_await read_next(out);
         } else {
             // The read below runs under its own cancellation state: a caller's cancellation
             // requested before this call would not reach it.
@@ -177,9 +186,9 @@ public:
             }
             // A phase deadline cancels the read (which closes the stream) and reports itself.
             try {
-                auto op = read_next();
+                auto op = read_next(out);
                 const llm::detail::call_names names{provider_, model_};
-                c = co_await llm::detail::async_within(std::move(op), bound, names);
+                got = co_await llm::detail::async_within(std::move(op), bound, names);
             } catch (const error& e) {
                 if (e.code() == bound->code)
                     fail(e.code());
@@ -187,7 +196,9 @@ public:
             }
         }
         last_chunk_ = clock::now();
-        co_return c;
+        if (!got)
+            co_return nullptr;
+        co_return &out;
     }
 
     const llm::call_timings& timings() const noexcept override { return timings_; }
@@ -195,8 +206,8 @@ public:
 private:
     enum class state { open, finished, failed };
 
-    // Reads events until a chunk, the terminator or a failure.
-    asio::awaitable<std::optional<llm::chat_chunk>> read_next()
+    // Reads events until a chunk (decoded into `out`: true), the terminator (false) or a failure.
+    asio::awaitable<bool> read_next(llm::chat_chunk& out)
     {
         try {
             // A terminal cancellation that reached the caller before this call (one that set
@@ -222,15 +233,15 @@ private:
                     timings_.end = clock::now();
                     // Whatever the server does after [DONE] is not waited for.
                     reader_.finish();
-                    co_return std::nullopt;
+                    co_return false;
                 }
                 if (ev->type == "error")
                     detail::throw_stream_error(ctx, ev->data);
                 try {
-                    auto chunk = decoder_.decode(ev->data);
-                    if (timings_.first_token == clock::time_point{} && chunk.has_output())
+                    decoder_.decode(ev->data, out);
+                    if (timings_.first_token == clock::time_point{} && out.has_output())
                         timings_.first_token = clock::now();
-                    co_return chunk;
+                    co_return true;
                 } catch (error& e) {
                     auto d = e.diag();
                     d.provider = provider_;

@@ -19,7 +19,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -234,6 +236,64 @@ BOOST_AUTO_TEST_CASE(streamed_chat_equals_the_whole_response)
     BOOST_TEST(body.at("stream_options").at("include_usage").as_bool());
     BOOST_TEST(body.at("max_completion_tokens").as_int64() == 16);
     BOOST_TEST(server.requests().at(0).header("accept") == "text/event-stream");
+}
+
+// async_next_view decodes each chunk into one the stream reuses: the same chunks as
+// async_next, at one address, nullptr at the end; failures close the stream the same way.
+BOOST_AUTO_TEST_CASE(viewed_chunks_equal_the_returned_ones)
+{
+    asio::io_context ioc;
+    test_server server(ioc.get_executor());
+    const std::string all = role_event + delta("Hel") + delta("lo") + finish_event + done_event;
+    const std::string broken = role_event + "data: {\"choices\":[{\"delta\":\n\n" + done_event;
+    int served = 0;
+    server.on_request([&](const test::received_request&, test::exchange& ex) -> asio::awaitable<void> {
+        co_await ex.async_write_raw(sse_head);
+        co_await ex.async_write_raw(chunk(++served < 3 ? all : broken) + "0\r\n\r\n");
+    });
+    auto p = make(ioc, server);
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        std::vector<llm::chat_chunk> returned;
+        auto a = co_await p->get_model("qwen")->async_chat_stream(hello());
+        while (auto c = co_await a.async_next())
+            returned.push_back(std::move(*c));
+
+        auto b = co_await p->get_model("qwen")->async_chat_stream(hello());
+        std::vector<const llm::chat_chunk*> addresses;
+        llm::chat_accumulator acc;
+        std::size_t i = 0;
+        for (;;) {
+            const llm::chat_chunk* c = co_await b.async_next_view();
+            if (!c)
+                break;
+            addresses.push_back(c);
+            BOOST_REQUIRE_LT(i, returned.size());
+            BOOST_TEST(c->raw.text() == returned[i].raw.text());
+            BOOST_TEST(c->text() == returned[i].text());
+            BOOST_TEST(c->choices.size() == returned[i].choices.size());
+            BOOST_TEST((c->choices.empty() || c->choices[0].role == returned[i].choices[0].role));
+            BOOST_TEST((c->choices.empty() || c->choices[0].finish_reason == returned[i].choices[0].finish_reason));
+            acc.add(*c);
+            ++i;
+        }
+        BOOST_TEST(i == returned.size());
+        BOOST_TEST(acc.result().text() == "Hello");
+        BOOST_TEST((std::adjacent_find(addresses.begin(), addresses.end(), std::not_equal_to<>()) == addresses.end()));
+        const llm::chat_chunk* past_end = co_await b.async_next_view();
+        BOOST_TEST(past_end == nullptr);
+
+        auto bad = co_await p->get_model("qwen")->async_chat_stream(hello());
+        const llm::chat_chunk* first = co_await bad.async_next_view();
+        BOOST_TEST(first != nullptr);
+        boost::system::error_code ec;
+        try {
+            (void)co_await bad.async_next_view();
+        } catch (const boost::system::system_error& e) {
+            ec = e.code();
+        }
+        BOOST_TEST(ec == client_errc::bad_json);
+        co_await expect_closed(bad, "failed with");
+    }());
 }
 
 BOOST_AUTO_TEST_CASE(stream_without_done_is_truncated)

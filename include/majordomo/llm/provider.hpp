@@ -28,6 +28,10 @@ public:
     public:
         virtual ~source() = default;
         virtual boost::asio::awaitable<std::optional<chat_chunk>> async_next() = 0;
+        /// Decodes the next chunk into `out`, reusing its buffers; &out, or nullptr at the
+        /// terminator. The default moves async_next()'s chunk in; a provider overrides it to
+        /// decode in place.
+        virtual boost::asio::awaitable<const chat_chunk*> async_next_into(chat_chunk& out);
         virtual const call_timings& timings() const noexcept = 0;
     };
 
@@ -43,11 +47,19 @@ public:
     ///   the stream is closed and cannot be resumed.
     boost::asio::awaitable<std::optional<chat_chunk>> async_next() { return source_->async_next(); }
 
+    /// The next chunk, decoded into one the stream keeps and reuses: once its buffers have
+    /// grown, a chunk costs no heap allocation. The chunk is valid until the next call, and
+    /// while the stream is neither moved nor destroyed; nullptr at the terminator. Errors,
+    /// cancellation and thread safety as async_next(). Use it in loops that only look at
+    /// each chunk (relays, token counters); keep a chunk with async_next().
+    boost::asio::awaitable<const chat_chunk*> async_next_view() { return source_->async_next_into(reused_); }
+
     /// Phases so far; `end` is set once the terminator was read.
     const call_timings& timings() const noexcept { return source_->timings(); }
 
 private:
     std::unique_ptr<source> source_;
+    chat_chunk reused_; // async_next_view's
 };
 
 /// A model of one provider. Models are cheap handles; many coroutines may use one at once.
