@@ -52,14 +52,19 @@ public:
     /// while the stream is neither moved nor destroyed; nullptr at the terminator. Errors,
     /// cancellation and thread safety as async_next(). Use it in loops that only look at
     /// each chunk (relays, token counters); keep a chunk with async_next().
-    boost::asio::awaitable<const chat_chunk*> async_next_view() { return source_->async_next_into(reused_); }
+    boost::asio::awaitable<const chat_chunk*> async_next_view()
+    {
+        if (!reused_) // made on first use: streams read with async_next() do not pay for it
+            reused_ = std::make_unique<chat_chunk>();
+        return source_->async_next_into(*reused_);
+    }
 
     /// Phases so far; `end` is set once the terminator was read.
     const call_timings& timings() const noexcept { return source_->timings(); }
 
 private:
     std::unique_ptr<source> source_;
-    chat_chunk reused_; // async_next_view's
+    std::unique_ptr<chat_chunk> reused_; // async_next_view's
 };
 
 /// A model of one provider. Models are cheap handles; many coroutines may use one at once.
