@@ -55,6 +55,11 @@ struct sim_fixture {
         stall.load_time = 0ms;
         stall.f = sim::fault::stall;
         p.models.push_back(stall);
+        sim::model_params cut;
+        cut.id = "cut";
+        cut.load_time = 0ms;
+        cut.f = sim::fault::cut_stream;
+        p.models.push_back(cut);
         sim::model_params image;
         image.id = "image";
         image.kind = sim::model_kind::image;
@@ -281,6 +286,44 @@ BOOST_FIXTURE_TEST_CASE(transport_errors_and_timeouts_exit_4, sim_fixture)
     BOOST_TEST(stalled.exit_code == 4, stalled.err);
     BOOST_TEST(stalled.err.find("deadline") != std::string::npos, stalled.err);
     BOOST_TEST((std::chrono::steady_clock::now() - start < 20s));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_stream_cut_half_way_exits_4_after_the_partial_reply, sim_fixture)
+{
+    auto r = cli({"chat", "cut", "hi"});
+    BOOST_TEST(r.exit_code == 4, r.err);
+    BOOST_TEST(!r.out.empty()); // what arrived was shown as it came
+    BOOST_TEST(r.err.find("majordomo: ") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("time to first token") == std::string::npos, r.err);
+}
+
+BOOST_FIXTURE_TEST_CASE(events_keep_following_until_the_timeout, sim_fixture)
+{
+    // While `events` follows, another process loads a model: its status changes arrive live.
+    std::thread other([this] {
+        std::this_thread::sleep_for(500ms);
+        cli({"chat", "other", "hi"});
+    });
+    auto r = cli({"--json", "--timeout", "2s", "events"});
+    other.join();
+    BOOST_TEST(r.exit_code == 4, r.err); // --timeout ends the command as a deadline
+    std::size_t statuses = 0;
+    bool saw_ready = false;
+    std::size_t start = 0;
+    while (start < r.out.size()) {
+        auto nl = r.out.find('\n', start);
+        BOOST_TEST_REQUIRE(nl != std::string::npos);
+        auto v = json::parse(r.out.substr(start, nl - start));
+        if (v.at("type").as_string() == "modelStatus") {
+            ++statuses;
+            for (const auto& m : v.at("data").as_array())
+                if (m.at("id").as_string() == "other" && m.at("state").as_string() == "ready")
+                    saw_ready = true;
+        }
+        start = nl + 1;
+    }
+    BOOST_TEST(statuses >= 2u, r.out); // the snapshot, then the changes
+    BOOST_TEST(saw_ready, r.out);
 }
 
 BOOST_FIXTURE_TEST_CASE(secrets_never_reach_the_output, sim_fixture)
