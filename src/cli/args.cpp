@@ -8,6 +8,7 @@
 #include <boost/system/system_error.hpp>
 
 #include <charconv>
+#include <optional>
 #include <string_view>
 
 namespace majordomo::cli {
@@ -63,7 +64,7 @@ const char* usage_text() noexcept
            "  speak MODEL TEXT -o FILE     text to speech\n"
            "  bench MODEL...               swap benchmark: cold start, then warm repeats\n"
            "\n"
-           "options:\n"
+           "options (--name VALUE or --name=VALUE):\n"
            "  --url URL|DSN        llama-swap's URL (http://host:port) or a DSN\n"
            "                       (llama-swap://[token@]host:port, openai://key@host/v1);\n"
            "                       default http://127.0.0.1:8080\n"
@@ -113,8 +114,16 @@ options parse_args(const std::vector<std::string>& argv)
     options o;
     std::vector<std::string> positional;
     for (std::size_t i = 0; i < argv.size(); ++i) {
-        const std::string& a = argv[i];
+        // --name=value is --name value.
+        std::string a = argv[i];
+        std::optional<std::string> inline_value;
+        if (auto eq = a.find('='); a.starts_with("--") && eq != std::string::npos) {
+            inline_value = a.substr(eq + 1);
+            a.resize(eq); // the value may be a secret (--url=DSN): never echoed below
+        }
         auto value = [&]() -> const std::string& {
+            if (inline_value)
+                return *inline_value;
             if (i + 1 >= argv.size())
                 throw usage_error(a + " wants a value");
             return argv[++i];

@@ -181,7 +181,7 @@ BOOST_FIXTURE_TEST_CASE(models_running_and_unload, sim_fixture)
     BOOST_TEST((std::find(ids.begin(), ids.end(), "chat") != ids.end()));
     BOOST_TEST((std::find(ids.begin(), ids.end(), "image") != ids.end()));
 
-    auto text = cli({"models"});
+    auto text = run_child(MAJORDOMO_CLI_PATH, {"--url=" + url(), "models"}); // --name=value works too
     BOOST_TEST(text.exit_code == 0, text.err);
     BOOST_TEST(text.out.find("chat") != std::string::npos);
 
@@ -254,6 +254,10 @@ BOOST_FIXTURE_TEST_CASE(usage_errors_exit_2, sim_fixture)
     auto help = run_child(MAJORDOMO_CLI_PATH, {"--help"});
     BOOST_TEST(help.exit_code == 0);
     BOOST_TEST(help.out.find("exit codes") != std::string::npos);
+    auto bad_option = run_child(MAJORDOMO_CLI_PATH, {"--token=sekrit", "models"});
+    BOOST_TEST(bad_option.exit_code == 2);
+    BOOST_TEST(bad_option.err.find("unknown option --token") != std::string::npos, bad_option.err);
+    BOOST_TEST(bad_option.err.find("sekrit") == std::string::npos, bad_option.err);
     auto bad_url = run_child(MAJORDOMO_CLI_PATH, {"--url", "ftp://sekrit@host", "models"});
     BOOST_TEST(bad_url.exit_code == 2);
     BOOST_TEST(bad_url.err.find("sekrit") == std::string::npos, bad_url.err);
