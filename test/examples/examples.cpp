@@ -3,6 +3,7 @@
 #include "support/run_coro.hpp"
 
 #include <majordomo/error.hpp>
+#include <majordomo/http/client.hpp>
 #include <majordomo/openai/provider.hpp>
 #include <majordomo/sim/simulator.hpp>
 
@@ -56,6 +57,7 @@ struct examples_fixture {
         std::string long_reply;
         for (int i = 0; i < 60; ++i)
             long_reply += "word ";
+        add("cut", 0ms, 1000, sim::model_kind::chat, sim::fault::cut_stream);
         add("drip", 0ms, 5, sim::model_kind::chat, sim::fault::none, long_reply);
         p.exclusive = false;
         server = std::make_unique<sim::simulator>(sim_ioc.get_executor(), std::move(p));
@@ -163,6 +165,55 @@ BOOST_FIXTURE_TEST_CASE(gateway_forwards_whole_and_streamed_chats, examples_fixt
         int status = co_await fails();
         BOOST_TEST(status >= 400);
         BOOST_TEST(status < 500);
+    }());
+}
+
+BOOST_FIXTURE_TEST_CASE(gateway_reports_bad_requests_and_upstream_cuts, examples_fixture)
+{
+    background_child gw(MAJORDOMO_EXAMPLE_GATEWAY, {"--upstream", server->url()});
+    std::string origin = gw.first_line().substr(std::string("listening on ").size());
+
+    asio::io_context ioc;
+    majordomo::test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        majordomo::http::client http(ex);
+        for (std::string body : {std::string("not json"), std::string(R"({"messages":[]})"),
+                                 std::string(R"({"model":"fast","messages":[{"role":"robot","content":"x"}]})")}) {
+            majordomo::http::request req;
+            req.method = "POST";
+            req.url = origin + "/v1/chat/completions";
+            req.headers.set("Content-Type", "application/json");
+            req.body = body;
+            auto r = co_await http.async_request(req);
+            BOOST_TEST(r.status == 400, body << ": " << r.body);
+            BOOST_TEST(r.body.find("\"error\"") != std::string::npos, r.body);
+        }
+        majordomo::http::request missing;
+        missing.url = origin + "/v1/nothing";
+        auto nf = co_await http.async_request(missing);
+        BOOST_TEST(nf.status == 404);
+
+        // An upstream stream cut half-way is not relayed as a clean end: no [DONE], an error event.
+        majordomo::openai::provider_params pp;
+        pp.base_url = origin + "/v1";
+        pp.api_key = "unused";
+        auto openai = std::make_shared<majordomo::openai::provider>(ex, pp);
+        llm::chat_request req;
+        req.messages.push_back(llm::message::user("hi"));
+        auto s = co_await openai->get_model("cut")->async_chat_stream(req);
+        auto drain = [&]() -> asio::awaitable<bool> {
+            try {
+                for (;;) {
+                    auto c = co_await s.async_next();
+                    if (!c)
+                        co_return false;
+                }
+            } catch (const majordomo::error&) {
+            }
+            co_return true;
+        };
+        bool failed = co_await drain();
+        BOOST_TEST(failed);
     }());
 }
 
