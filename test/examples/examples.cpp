@@ -50,7 +50,7 @@ struct examples_fixture {
             p.models.push_back(std::move(m));
         };
         add("fast", 0ms, 1000, sim::model_kind::chat);
-        add("slow", 1500ms, 1000, sim::model_kind::chat);
+        add("slow", 2500ms, 1000, sim::model_kind::chat);
         add("stall", 0ms, 1000, sim::model_kind::chat, sim::fault::stall);
         add("vision", 0ms, 1000, sim::model_kind::chat);
         add("image", 0ms, 1000, sim::model_kind::image);
@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_SUITE(examples)
 
 BOOST_FIXTURE_TEST_CASE(fan_out_prints_results_as_they_finish, examples_fixture)
 {
-    auto r = run_child(MAJORDOMO_EXAMPLE_FAN_OUT, {server->url(), "Hello", "slow:10", "stall:0.5", "fast:10"});
+    auto r = run_child(MAJORDOMO_EXAMPLE_FAN_OUT, {server->url(), "Hello", "slow:20", "stall:1", "fast:20"});
     BOOST_TEST(r.exit_code == 1, r.out << r.err); // stall missed its deadline
     auto lines = lines_of(r.out);
     BOOST_TEST_REQUIRE(lines.size() == 3u, r.out);
