@@ -5,6 +5,9 @@ install(TARGETS majordomo majordomo_sim majordomo-sim EXPORT majordomoTargets
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+if(MAJORDOMO_BUILD_CLI)
+    install(TARGETS majordomo_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 install(DIRECTORY include/majordomo DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT majordomoTargets NAMESPACE majordomo::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/majordomo)
