@@ -1,4 +1,5 @@
 #include "openai/api_error.hpp"
+#include "openai/calls.hpp"
 #include "openai/decoding.hpp"
 #include "openai/event_reader.hpp"
 #include "llm/retry.hpp"
@@ -111,28 +112,6 @@ struct provider::impl {
 
 namespace {
 
-// At the end of a stream without [DONE]: an error object written without SSE framing
-// (llama-swap after loading frames, llama.cpp's older `error:` line) is the real cause.
-std::optional<std::string> unframed_error(std::string_view tail)
-{
-    auto brace = tail.find('{');
-    if (brace == std::string_view::npos)
-        return std::nullopt;
-    auto candidate = tail.substr(brace);
-    while (!candidate.empty() && (candidate.back() == '\n' || candidate.back() == '\r' || candidate.back() == ' '))
-        candidate.remove_suffix(1);
-    boost::system::error_code ec;
-    auto v = json::parse(candidate, ec);
-    if (ec || !v.is_object())
-        return std::nullopt;
-    if (v.get_object().contains("error"))
-        return std::string(candidate);
-    // The older `error: {...}` line holds the error object itself.
-    auto head = tail.substr(0, brace);
-    if (head.find("error:") != std::string_view::npos)
-        return "{\"error\":" + std::string(candidate) + "}";
-    return std::nullopt;
-}
 
 // Pulls chunks off one chat response. Any failure (an error event, a bad chunk, a
 // truncated or broken body, cancellation) closes the connection and the stream stays
@@ -220,7 +199,7 @@ private:
                 auto ev = co_await reader_.async_next();
                 sync_timings();
                 if (!ev) {
-                    if (auto e = unframed_error(reader_.unframed_tail()))
+                    if (auto e = detail::unframed_error(reader_.unframed_tail()))
                         detail::throw_stream_error(ctx, *e);
                     diagnostics d;
                     d.provider = provider_;
@@ -366,7 +345,7 @@ asio::awaitable<llm::chat_stream> provider::impl::async_chat_stream(std::shared_
         if (type.find("text/event-stream") == std::string_view::npos) {
             auto read = s.async_read_all();
             auto text = co_await llm::detail::async_within(std::move(read), pl.phases.opening(), names);
-            if (unframed_error(text))
+            if (detail::unframed_error(text))
                 detail::throw_stream_error(ctx, text);
             diagnostics d;
             d.provider = self->params.name;
