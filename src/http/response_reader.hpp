@@ -27,7 +27,7 @@ namespace majordomo::http::detail {
 
 struct reader_limits {
     std::size_t header_limit = 64 * 1024;  ///< all heads of one response, interim ones included
-    std::optional<std::size_t> body_limit; ///< Beast's body limit; none: unbounded
+    std::optional<std::size_t> body_limit; ///< body bytes, counted as read; none: unbounded
     bool head_only = false;                ///< a HEAD request: the response has no body
 };
 
@@ -53,7 +53,8 @@ public:
     std::chrono::steady_clock::duration idle_age(std::chrono::steady_clock::duration max_idle) const;
 
     /// Reads body bytes into `out` until at least one arrived or the body ended. Returns
-    /// errors mapped to http::errc (transport errors pass through) and the bytes written.
+    /// errors mapped to http::errc (transport errors pass through) and the bytes written,
+    /// none with an error; errc::body_limit_exceeded once the body passes the limit.
     template <class Stream>
     boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>>
     async_read_some(Stream& stream, boost::beast::flat_buffer& buffer, std::span<char> out);
@@ -73,6 +74,7 @@ private:
 
     reader_limits limits_;
     std::optional<parser_type> parser_;
+    std::uint64_t body_read_ = 0;
     bool received_ = false;
 };
 
@@ -89,7 +91,7 @@ response_reader::async_read_head(Stream& stream, boost::beast::flat_buffer& buff
         auto& p = parser_.emplace();
         p.header_limit(static_cast<std::uint32_t>(
             std::clamp<std::size_t>(budget, 1, std::numeric_limits<std::uint32_t>::max())));
-        p.body_limit(limits_.body_limit ? boost::optional<std::uint64_t>(*limits_.body_limit) : boost::none);
+        p.body_limit(boost::none); // counted here: Beast counts bytes offered, not taken
         if (limits_.head_only)
             p.skip(true);
         while (!p.is_header_done()) {
@@ -118,8 +120,12 @@ response_reader::async_read_head(Stream& stream, boost::beast::flat_buffer& buff
             if (ec)
                 co_return ec;
         }
-        if (p.get().result_int() / 100 != 1)
+        if (p.get().result_int() / 100 != 1) {
+            const auto length = p.content_length();
+            if (limits_.body_limit && length && *length > *limits_.body_limit && !p.is_done())
+                co_return make_error_code(errc::body_limit_exceeded);
             co_return boost::system::error_code{};
+        }
         if (p.get().result_int() == 101)
             co_return make_error_code(errc::unexpected_upgrade);
     }
@@ -142,7 +148,12 @@ response_reader::async_read_some(Stream& stream, boost::beast::flat_buffer& buff
         std::pair<boost::system::error_code, std::size_t> r(ec, out.size() - body.size);
         if (ec)
             r.first = body_error(ec, buffer);
-        if (ec || r.second || p.is_done() || out.empty())
+        body_read_ += r.second;
+        if (!ec && limits_.body_limit && body_read_ > *limits_.body_limit)
+            r.first = make_error_code(errc::body_limit_exceeded);
+        if (r.first)
+            r.second = 0; // what a failed read wrote is no body
+        if (r.first || r.second || p.is_done() || out.empty())
             co_return r;
     }
 }
