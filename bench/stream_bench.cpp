@@ -195,11 +195,12 @@ asio::awaitable<void> held_stream(majordomo::openai::provider& p, hold& h, tally
 {
     try {
         auto s = co_await p.async_chat_stream(make_request());
-        auto first = co_await s.async_next();
+        const llm::chat_chunk* first = co_await s.async_next_view(); // as drain() reads, into the stream's chunk
+        const std::size_t chunks = first ? 1 : 0;
         const std::size_t text = first ? first->text().size() : 0;
         if (!h.arrive())
             co_await h.gate.async_wait(asio::as_tuple(asio::use_awaitable));
-        co_await drain(std::move(s), first ? 1 : 0, text, t);
+        co_await drain(std::move(s), chunks, text, t);
     } catch (const std::exception& e) {
         if (!t.bad++)
             std::fprintf(stderr, "stream failed: %s\n", e.what());

@@ -115,6 +115,15 @@ struct response_stream::impl {
     clock::duration idle_age{};
     bool done = false;   // nothing more to read: the end, an error or close()
     bool closed = false; // ended by an error or close(): reading again is an error
+    // The last body piece was handed out in place: the connection, whose buffer holds it,
+    // goes back to the pool at the next call (or here, at the end), not before.
+    bool end_deferred = false;
+
+    ~impl()
+    {
+        if (end_deferred && !done)
+            finish();
+    }
 
     // The body was read to its end: the connection may serve another request, unless
     // the server said otherwise or sent bytes beyond the response.
@@ -185,7 +194,8 @@ client::impl::open_stream(std::shared_ptr<impl> self, request req, std::optional
         t.reused_connection = conn->reused;
 
         auto s = std::make_unique<response_stream::impl>(
-            detail::reader_limits{self->params.header_limit, body_limit, head_only});
+            detail::reader_limits{self->params.header_limit, body_limit, head_only,
+                                  detail::connection::max_read_size});
         s->origin = tgt.origin;
         s->path = tgt.path;
         auto [wec, wn] = co_await conn->visit(
@@ -207,6 +217,7 @@ client::impl::open_stream(std::shared_ptr<impl> self, request req, std::optional
             s->timings = t;
             s->lease = std::move(lease);
             s->idle_age = s->reader.idle_age(self->params.max_idle_age);
+            msg.clear(); // copied above: a long-lived stream need not hold the fields twice
             if (s->reader.is_done())
                 s->finish();
             co_return s;
@@ -279,6 +290,31 @@ asio::awaitable<std::size_t> response_stream::async_read_some(std::span<char> bu
     if (s.reader.is_done())
         s.finish();
     co_return got;
+}
+
+asio::awaitable<std::string_view> response_stream::async_read_some_view()
+{
+    auto& s = *impl_;
+    if (s.closed)
+        throw error(make_error_code(errc::stream_closed), "reading response body from " + where(s.origin, s.path));
+    if (s.done)
+        co_return std::string_view();
+    if (s.end_deferred) {
+        s.finish();
+        co_return std::string_view();
+    }
+    auto* conn = s.lease.get();
+    auto [ec, piece] = co_await conn->visit(
+        [&](auto& stream) { return s.reader.async_read_view(stream, conn->buffer()); });
+    if (ec)
+        s.fail(ec, "reading response body from");
+    if (!piece.empty() && s.timings.first_byte == clock::time_point{})
+        s.timings.first_byte = clock::now();
+    if (piece.empty())
+        s.finish();
+    else if (s.reader.is_done())
+        s.end_deferred = true;
+    co_return piece;
 }
 
 asio::awaitable<std::string> response_stream::async_read_all()

@@ -25,9 +25,7 @@ connection::connection(asio::any_io_executor ex, std::shared_ptr<connection_coun
     : stream_(std::in_place_type<tcp_socket>, std::move(ex)), buffer_(std::max<std::size_t>(buffer_limit, 512)),
       counters_(std::move(counters))
 {
-    // Beast reads at most the buffer's free capacity per call: without room, a streamed
-    // body costs one read system call per few hundred bytes.
-    buffer_.reserve(std::min(read_buffer_size, buffer_.max_size()));
+    buffer_.reserve(std::min(initial_read_size, buffer_.max_size()));
 }
 
 connection::~connection() { close(); }

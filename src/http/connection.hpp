@@ -62,9 +62,13 @@ public:
         return std::visit(std::forward<F>(f), stream_);
     }
 
-    /// Bytes one read system call may take: about 36 chat chunks. More bought no CPU on
-    /// bench/ streams and costs memory on every connection.
-    static constexpr std::size_t read_buffer_size = 8 * 1024;
+    /// The read buffer's first size: a response head and a few chat chunks. A body that
+    /// floods grows it (reader_limits::max_read_size); one that trickles, as a model writing
+    /// tokens does, never does, so ten thousand such streams cost little memory.
+    static constexpr std::size_t initial_read_size = 1024;
+    /// Most bytes one body read takes: about 36 chat chunks. More bought no CPU on bench/
+    /// streams and costs memory on every connection.
+    static constexpr std::size_t max_read_size = 8 * 1024;
 
     boost::beast::flat_buffer& buffer() noexcept { return buffer_; }
     bool is_open() const noexcept;

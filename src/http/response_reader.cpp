@@ -72,21 +72,57 @@ std::chrono::steady_clock::duration response_reader::idle_age(std::chrono::stead
 
 bool response_reader::try_finish(boost::beast::flat_buffer& buffer) noexcept
 {
-    auto& p = *parser_;
-    // Parses what is buffered into a one-byte scratch body: a body byte landing there, or
-    // a body that needs another read (e.g. one that ends at EOF), means it is not finished.
-    // Each put() ends at a chunk boundary at most, so a few rounds cover a buffered end.
-    for (int i = 0; i < 4 && !p.is_done(); ++i) {
-        char scratch[1];
-        p.get().body().data = scratch;
-        p.get().body().size = sizeof scratch;
-        boost::system::error_code ec;
-        const std::size_t used = p.put(buffer.data(), ec);
-        buffer.consume(used);
-        if ((ec && ec != bh::error::need_buffer) || p.get().body().size != sizeof scratch || used == 0)
+    if (!pending_.empty())
+        return false;
+    // Parses what is buffered: a body byte, or a body that needs another read (e.g. one
+    // that ends at EOF), means it is not finished.
+    while (!parser_->is_done()) {
+        std::string_view piece;
+        if (parse_buffered(buffer, piece) || !piece.empty())
             return false;
     }
-    return p.is_done();
+    return true;
+}
+
+boost::system::error_code response_reader::parse_buffered(boost::beast::flat_buffer& buffer, std::string_view& piece)
+{
+    auto& p = *parser_;
+    if (p.is_done())
+        return {};
+    // Once the parser asked for more, it is offered at least 5 bytes again: Beast asserts
+    // (in debug builds) on a last chunk's line seen alone and then fewer than 5 bytes, and
+    // a complete chunked body always brings them.
+    if (buffer.size() == 0 || (starved_ && p.chunked() && buffer.size() < 5))
+        return bh::error::need_more;
+    auto& v = p.get().body();
+    v = {};
+    boost::system::error_code ec;
+    const std::size_t used = p.put(buffer.data(), ec);
+    buffer.consume(used); // the bytes stay where they are until the buffer is next written
+    if (v.size != 0) {
+        starved_ = false;
+        body_read_ += v.size;
+        if (limits_.body_limit && body_read_ > *limits_.body_limit)
+            return errc::body_limit_exceeded;
+        piece = {v.data, v.size};
+        return {};
+    }
+    if (ec == bh::error::need_more || (!ec && used == 0 && !p.is_done())) {
+        starved_ = true;
+        return bh::error::need_more;
+    }
+    if (ec)
+        return body_error(ec, buffer);
+    starved_ = false;
+    return {};
+}
+
+std::size_t response_reader::next_read_size(boost::beast::flat_buffer& buffer)
+{
+    // A read that took all it was offered says more was waiting: offer twice as much.
+    if (last_read_ != 0 && last_read_ == last_room_ && buffer.capacity() < limits_.max_read_size)
+        buffer.reserve(std::min({buffer.capacity() * 2, limits_.max_read_size, buffer.max_size()}));
+    return std::min(buffer.max_size() - buffer.size(), std::max<std::size_t>(512, buffer.capacity() - buffer.size()));
 }
 
 boost::system::error_code response_reader::body_error(boost::system::error_code ec,

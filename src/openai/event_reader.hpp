@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace majordomo::openai::detail {
 
@@ -17,7 +18,8 @@ public:
     event_reader(http::response_stream body, sse::parser_params params);
 
     /// The next event, or nullopt when the body ended. The event's views stay valid
-    /// until the next call. Reads the body only when no whole event is buffered.
+    /// until the next call. Reads the body only when no whole event is buffered; an event
+    /// whole in what was read is handed over where it lies, in the connection's buffer.
     boost::asio::awaitable<std::optional<sse::event>> async_next();
 
     /// Bytes after the last event at the end of the body, bounded: what a server wrote
@@ -36,14 +38,11 @@ public:
 
 private:
     static constexpr std::size_t tail_limit = 4096;
-    // Bytes taken from the body per read; the connection buffers more underneath.
-    static constexpr std::size_t buffer_size = 4096;
     http::response_stream body_;
     sse::parser parser_;
-    std::string buf_;
-    std::size_t pos_ = 0;
-    std::size_t len_ = 0;
-    std::size_t event_end_ = 0; // where in buf_ the last event ended
+    std::string_view piece_;      // the body piece being parsed, in the connection's buffer
+    std::size_t pos_ = 0;         // how much of it the parser took
+    std::size_t event_end_ = 0;   // where in it the last event ended
     std::string tail_;
 };
 

@@ -71,7 +71,7 @@ parser::parser(parser_params params) : params_(params) {}
 
 event parser::current() const noexcept
 {
-    return {type_.empty() ? std::string_view("message") : std::string_view(type_), data_, last_event_id_};
+    return {type_.empty() ? std::string_view("message") : std::string_view(type_), data(), last_event_id_};
 }
 
 void parser::reset()
@@ -79,6 +79,8 @@ void parser::reset()
     // clear() rather than a fresh parser: a reused parser keeps its buffers' capacity.
     line_.clear();
     data_.clear();
+    data_view_ = {};
+    data_in_input_ = false;
     type_.clear();
     id_buffer_.clear();
     last_event_id_.clear();
@@ -102,6 +104,8 @@ void parser::finish() noexcept
     id_changed_ = false;
     line_.clear();
     data_.clear();
+    data_view_ = {};
+    data_in_input_ = false;
     type_.clear();
     has_data_ = false;
     has_event_ = false;
@@ -115,16 +119,34 @@ void parser::finish() noexcept
 bool parser::fits(std::size_t line_size) const noexcept
 {
     // No sum can overflow: each held buffer already fits, and line_size is bounded by memory.
-    return line_size + data_.size() + type_.size() + id_buffer_.size() <= params_.max_event_size;
+    return line_size + data().size() + type_.size() + id_buffer_.size() <= params_.max_event_size;
 }
 
 std::size_t parser::feed(std::string_view input, boost::system::error_code& ec)
+{
+    const std::size_t n = feed_some(input, ec);
+    // Data left in the input by an event not dispatched yet is copied: the input goes.
+    if (data_in_input_ && !has_event_)
+        own_data();
+    return n;
+}
+
+void parser::own_data()
+{
+    data_.assign(data_view_);
+    data_view_ = {};
+    data_in_input_ = false;
+}
+
+std::size_t parser::feed_some(std::string_view input, boost::system::error_code& ec)
 {
     ec = {};
     if (has_event_) {
         // The caller has taken the previous event.
         has_event_ = false;
         data_.clear();
+        data_view_ = {};
+        data_in_input_ = false;
         type_.clear();
         has_data_ = false;
     }
@@ -187,7 +209,9 @@ std::size_t parser::feed(std::string_view input, boost::system::error_code& ec)
                 return static_cast<std::size_t>(p - begin);
             }
             line_.append(line);
-            line = line_;
+            process_line(line_, false);
+            line_.clear();
+            continue;
         } else if (line.empty()) {
             dispatch();
             if (has_event_)
@@ -200,13 +224,12 @@ std::size_t parser::feed(std::string_view input, boost::system::error_code& ec)
             ec = errc::event_too_large;
             return static_cast<std::size_t>(p - begin);
         }
-        process_line(line);
-        line_.clear();
+        process_line(line, true);
     }
     return static_cast<std::size_t>(p - begin);
 }
 
-void parser::process_line(std::string_view line)
+void parser::process_line(std::string_view line, bool in_input)
 {
     std::string_view name = line;
     std::string_view value;
@@ -217,9 +240,18 @@ void parser::process_line(std::string_view line)
             value.remove_prefix(1);
     }
     if (name == "data") {
-        if (has_data_)
-            data_.push_back('\n');
-        data_.append(value);
+        if (!has_data_ && in_input && params_.borrow_input) {
+            // The event's first data line, whole in the input: a view, copied only if the
+            // event does not end in this feed or gains a second line.
+            data_view_ = value;
+            data_in_input_ = true;
+        } else {
+            if (data_in_input_)
+                own_data();
+            if (has_data_)
+                data_.push_back('\n');
+            data_.append(value);
+        }
         has_data_ = true;
     } else if (name == "event") {
         type_.assign(value);

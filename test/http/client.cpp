@@ -124,6 +124,66 @@ BOOST_AUTO_TEST_CASE(fifty_sequential_requests_use_one_connection)
     BOOST_TEST(client.stats().idle == 1u);
 }
 
+// A body read in place lies in the connection's buffer: the connection goes back to the
+// pool only at the call after the last piece (or when the stream goes), so no other request
+// can overwrite the piece the caller still holds.
+BOOST_AUTO_TEST_CASE(a_body_read_in_place_keeps_its_connection_until_the_next_call)
+{
+    asio::io_context ioc;
+    test_server server(ioc.get_executor());
+    server.on_request([](const test::received_request& req, test::exchange& ex) -> asio::awaitable<void> {
+        std::string body(2000, req.target == "/a" ? 'a' : 'b');
+        co_await ex.async_respond(200, std::move(body));
+    });
+    majordomo::http::client_params cp;
+    cp.max_connections_per_origin = 1;
+    majordomo::http::client client(ioc.get_executor(), cp);
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        bool b_done = false;
+        {
+            auto s = co_await client.async_open(get(server.url() + "/a"));
+            std::size_t got = 0;
+            std::string_view last;
+            while (got < 2000) {
+                last = co_await s.async_read_some_view();
+                BOOST_REQUIRE(!last.empty());
+                got += last.size();
+            }
+            asio::co_spawn(
+                ex,
+                [&]() -> asio::awaitable<void> {
+                    auto r = co_await client.async_request(get(server.url() + "/b"));
+                    BOOST_TEST(r.body == std::string(2000, 'b'));
+                    b_done = true;
+                },
+                asio::detached);
+            co_await sleep_for(50ms);
+            BOOST_TEST(!b_done, "another request took the connection under a held piece");
+            BOOST_TEST(last.find_first_not_of('a') == std::string_view::npos, "the held piece was overwritten");
+            auto end = co_await s.async_read_some_view();
+            BOOST_TEST(end.empty());
+            BOOST_TEST(s.done());
+        }
+        while (!b_done)
+            co_await sleep_for(5ms);
+        // A stream that goes right after its last piece gives its connection back too.
+        {
+            auto s = co_await client.async_open(get(server.url() + "/a"));
+            std::size_t got = 0;
+            while (got < 2000) {
+                auto piece = co_await s.async_read_some_view();
+                BOOST_REQUIRE(!piece.empty());
+                got += piece.size();
+            }
+        }
+        auto r = co_await client.async_request(get(server.url() + "/b"));
+        BOOST_TEST(r.timings.reused_connection);
+    }());
+    BOOST_TEST(server.accepted_connections() == 1u);
+    BOOST_TEST(client.stats().connections_opened == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(hundred_concurrent_requests_respect_the_per_origin_cap)
 {
     asio::io_context ioc;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <random>
@@ -91,8 +92,16 @@ std::ostream& operator<<(std::ostream& os, const outcome& o)
 std::string retry_text(const mss::parser& p) { return p.retry() ? std::to_string(*p.retry()) : "none"; }
 
 // Feeds one piece the way a caller must: again and again, taking each event, until it is used up.
-void feed_piece(mss::parser& p, outcome& o, std::string_view piece)
+// The piece is a copy scribbled over afterwards, as a reused read buffer is: an event of a
+// borrowing parser that still pointed into it would come out wrong.
+void feed_piece(mss::parser& p, outcome& o, std::string_view original)
 {
+    std::string buffer(original);
+    struct scribble {
+        std::string& b;
+        ~scribble() { b.assign(b.size(), 'Z'); }
+    } after{buffer};
+    std::string_view piece = buffer;
     while (!piece.empty() && !o.ec) {
         const std::size_t n = p.feed(piece, o.ec);
         if (n > piece.size()) {
@@ -164,8 +173,19 @@ outcome run_whole(const std::string& stream, mss::parser_params params = {})
 // Feeding the streams whole, a byte at a time, cut in two at every offset, or cut at random (fixed
 // seed) must give the same events, last event ID, retry and error. exhaustive = false skips the
 // quadratic two-way cuts for multi-megabyte inputs.
+void check_splits_with(const std::vector<std::string>& streams, mss::parser_params params, bool exhaustive);
+
+// Both ways of handing events over: copied, and borrowed from the input where whole.
 void check_splits(const std::vector<std::string>& streams, mss::parser_params params = {},
                   bool exhaustive = true)
+{
+    params.borrow_input = false;
+    check_splits_with(streams, params, exhaustive);
+    params.borrow_input = true;
+    check_splits_with(streams, params, exhaustive);
+}
+
+void check_splits_with(const std::vector<std::string>& streams, mss::parser_params params, bool exhaustive)
 {
     const outcome whole = run(streams, no_cuts, params);
     BOOST_TEST(whole.contract == "");
@@ -1126,6 +1146,67 @@ BOOST_AUTO_TEST_CASE(reset_forgets_everything)
     BOOST_TEST(p.current().type == "message");
     BOOST_TEST(p.current().data == "c");
     BOOST_TEST(p.current().id == "");
+}
+
+// An event whose one data line lies whole in the input is handed over there, with no copy;
+// one that spans feeds (or has two data lines) is copied before its first input goes.
+BOOST_AUTO_TEST_CASE(an_event_whole_in_the_input_is_a_view_into_it)
+{
+    {
+        mss::parser copying; // the default: events never point into the input
+        boost::system::error_code ec;
+        const std::string input = "data: x\n\n";
+        copying.feed(input, ec);
+        BOOST_REQUIRE(copying.has_event());
+        const auto d = copying.current().data;
+        BOOST_TEST(!(d.data() >= input.data() && d.data() < input.data() + input.size()));
+    }
+    const std::string input = ": ping\ndata: {\"a\":1}\n\ndata: x\ndata: y\n\n";
+    mss::parser p({.borrow_input = true});
+    boost::system::error_code ec;
+    std::size_t used = p.feed(input, ec);
+    BOOST_REQUIRE(p.has_event());
+    auto e = p.current();
+    BOOST_TEST(e.data == "{\"a\":1}");
+    BOOST_TEST((e.data.data() >= input.data() && e.data.data() < input.data() + input.size()), "a view into the input");
+    p.feed(std::string_view(input).substr(used), ec);
+    BOOST_REQUIRE(p.has_event());
+    e = p.current();
+    BOOST_TEST(e.data == "x\ny");
+    BOOST_TEST(!(e.data.data() >= input.data() && e.data.data() < input.data() + input.size()), "joined: a copy");
+}
+
+BOOST_AUTO_TEST_CASE(an_event_split_across_feeds_outlives_its_first_input)
+{
+    for (const std::string input : {"data: hello\n\n", "data: hello\r\n\r\n", "data: a\ndata: b\n\n",
+                                    "event: e\ndata: hello\nid: 7\n\n"}) {
+        for (std::size_t cut = 1; cut < input.size(); ++cut) {
+            mss::parser p({.borrow_input = true});
+            boost::system::error_code ec;
+            auto first = std::make_unique<std::string>(input.substr(0, cut));
+            const std::size_t used = p.feed(*first, ec);
+            BOOST_TEST(used == cut);
+            std::optional<ev> got;
+            if (p.has_event()) {
+                auto e = p.current();
+                got = ev{std::string(e.type), std::string(e.data), std::string(e.id)};
+            }
+            first->assign(first->size(), 'Z'); // what a reused read buffer would do
+            first.reset();                      // and ASan sees any view left into it
+            const std::string rest = input.substr(cut);
+            std::size_t at = 0;
+            while (!got && at < rest.size()) {
+                at += p.feed(std::string_view(rest).substr(at), ec);
+                if (p.has_event()) {
+                    auto e = p.current();
+                    got = ev{std::string(e.type), std::string(e.data), std::string(e.id)};
+                }
+            }
+            BOOST_REQUIRE_MESSAGE(got.has_value(), input << " cut at " << cut);
+            BOOST_TEST(got->data.find('Z') == std::string::npos, input << " cut at " << cut << ": " << got->data);
+            BOOST_TEST((got->data == "hello" || got->data == "a\nb"), input << " cut at " << cut);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

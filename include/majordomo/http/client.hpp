@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace majordomo::http {
 
@@ -66,6 +67,12 @@ public:
     ///   error, cancellation or close() ended the stream.
     /// @par Cancellation  Terminal: the connection is closed and the stream ends.
     boost::asio::awaitable<std::size_t> async_read_some(std::span<char> buf);
+
+    /// Reads the next piece of the body without copying it: a view into the connection's
+    /// read buffer, valid until the next call on this stream. Empty at the end of the body;
+    /// the connection goes back to the pool at that call (or try_finish(), or destruction).
+    /// Errors and cancellation as async_read_some, which may be mixed with it.
+    boost::asio::awaitable<std::string_view> async_read_some_view();
 
     /// Reads the rest of the body, bounded by client_params::body_limit.
     boost::asio::awaitable<std::string> async_read_all();

@@ -22,8 +22,9 @@ inline boost::system::error_code make_error_code(errc e) noexcept
     return {static_cast<int>(e), get_sse_category()};
 }
 
-/// One dispatched event. The views point into the parser and stay valid until the
-/// next call to feed(), finish() or reset().
+/// One dispatched event. The views point into the parser (or, with
+/// parser_params::borrow_input, into the input of the feed() that dispatched it) and stay
+/// valid until the next call to feed(), finish() or reset().
 struct event {
     std::string_view type; ///< "message" when the stream set no `event:` field
     std::string_view data; ///< `data` lines joined by LF, without the final LF
@@ -33,6 +34,10 @@ struct event {
 struct parser_params {
     /// Bytes one event may hold (data, type, id and the line being read).
     std::size_t max_event_size = 16 * 1024 * 1024;
+    /// An event whose one data line lies whole in the input of the feed() that dispatches
+    /// it is handed over in place, with no copy; the caller keeps that input unchanged until
+    /// its next call. Other events are copied, as always.
+    bool borrow_input = false;
 };
 
 /// Parses an event stream per WHATWG HTML §9.2.6. Holds at most one event.
@@ -67,13 +72,18 @@ public:
     void reset();
 
 private:
-    void process_line(std::string_view line);
+    std::size_t feed_some(std::string_view input, boost::system::error_code& ec);
+    void process_line(std::string_view line, bool in_input);
+    void own_data();
+    std::string_view data() const noexcept { return data_in_input_ ? data_view_ : std::string_view(data_); }
     void dispatch();
     bool fits(std::size_t line_size) const noexcept;
 
     parser_params params_;
     std::string line_;          // a line begun in an earlier feed; never a comment
     std::string data_;          // data lines joined by LF, without the final LF
+    std::string_view data_view_; // instead of data_: the one data line, in the caller's input
+    bool data_in_input_ = false;
     std::string type_;
     std::string id_buffer_;
     std::string last_event_id_; // also the dispatched event's id: both change only at dispatch
