@@ -137,6 +137,26 @@ std::string sse_status(std::string_view models_json)
     return "event:message\ndata:{\"type\":\"modelStatus\",\"data\":\"" + escaped + "\"}\n\n";
 }
 
+// The head of a chunked event stream and its first chunk, one modelStatus event.
+std::string events_opening(std::string_view models_json)
+{
+    auto frame = sse_status(models_json);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", frame.size());
+    return "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
+           std::string(size) + frame + "\r\n";
+}
+
+// Takes the router's event-stream connection on `acceptor` and tells it that m is ready.
+asio::awaitable<void> accept_tracker(asio::ip::tcp::acceptor& acceptor, asio::ip::tcp::socket& events)
+{
+    events = co_await acceptor.async_accept(asio::use_awaitable);
+    std::string request;
+    co_await asio::async_read_until(events, asio::dynamic_buffer(request), "\r\n\r\n", asio::use_awaitable);
+    auto out = events_opening(R"([{"id":"m","state":"ready"}])");
+    co_await asio::async_write(events, asio::buffer(out), asio::use_awaitable);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(llamaswap)
@@ -330,15 +350,7 @@ BOOST_AUTO_TEST_CASE(fails_over_when_a_host_refuses_connections)
     const auto port = acceptor.local_endpoint().port();
     asio::ip::tcp::socket events(ioc);
     asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-        events = co_await acceptor.async_accept(asio::use_awaitable);
-        std::string request;
-        co_await asio::async_read_until(events, asio::dynamic_buffer(request), "\r\n\r\n", asio::use_awaitable);
-        auto frame = sse_status(R"([{"id":"m","state":"ready"}])");
-        char size[16];
-        std::snprintf(size, sizeof size, "%zx\r\n", frame.size());
-        std::string out = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
-        out += size + frame + "\r\n";
-        co_await asio::async_write(events, asio::buffer(out), asio::use_awaitable);
+        co_await accept_tracker(acceptor, events);
         acceptor.close();
     }, asio::detached);
     sim::simulator b(ioc.get_executor(), sim_with({model("m")}));
@@ -386,15 +398,7 @@ BOOST_AUTO_TEST_CASE(fails_over_when_the_request_cannot_be_written)
     asio::ip::tcp::socket events(ioc);
     std::atomic<int> reset{0};
     asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-        events = co_await acceptor.async_accept(asio::use_awaitable);
-        std::string request;
-        co_await asio::async_read_until(events, asio::dynamic_buffer(request), "\r\n\r\n", asio::use_awaitable);
-        auto frame = sse_status(R"([{"id":"m","state":"ready"}])");
-        char size[16];
-        std::snprintf(size, sizeof size, "%zx\r\n", frame.size());
-        std::string out = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
-        out += size + frame + "\r\n";
-        co_await asio::async_write(events, asio::buffer(out), asio::use_awaitable);
+        co_await accept_tracker(acceptor, events);
         for (;;) {
             auto [ec, c] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
             if (ec)
@@ -482,11 +486,8 @@ BOOST_AUTO_TEST_CASE(a_call_cut_after_its_request_is_not_resent_and_the_host_com
     std::atomic<int> chats{0};
     fake.on_request([&](const test::received_request& req, test::exchange& x) -> asio::awaitable<void> {
         if (req.target == "/api/events") {
-            auto frame = sse_status(R"([{"id":"m","state":"ready"}])");
-            char size[16];
-            std::snprintf(size, sizeof size, "%zx\r\n", frame.size());
-            std::string out = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
-            co_await x.async_write_raw(out + size + frame + "\r\n");
+            auto out = events_opening(R"([{"id":"m","state":"ready"}])");
+            co_await x.async_write_raw(out);
             co_await x.async_stall();
         } else if (req.target == "/v1/chat/completions") {
             if (++chats == 1) {
