@@ -200,15 +200,15 @@ inline std::vector<result> run_all(const options& o)
     return out;
 }
 
-inline void print(const options& o, const std::vector<result>& all)
+inline void print(std::FILE* out, const options& o, const std::vector<result>& all)
 {
-    std::printf("\nmulti-host: %d hosts, %d models (Zipf %.1f), %d requests from %d clients, load %d ms%s\n",
+    std::fprintf(out, "\nmulti-host: %d hosts, %d models (Zipf %.1f), %d requests from %d clients, load %d ms%s\n",
                 o.hosts, o.models, o.skew, o.requests, o.clients, o.load_ms,
                 o.kill ? ", last host killed half-way" : "");
-    std::printf("%-12s %5s %6s %6s %6s %9s | %10s %10s | %7s\n", "policy", "n", "errors", "swaps", "loads",
+    std::fprintf(out, "%-12s %5s %6s %6s %6s %9s | %10s %10s | %7s\n", "policy", "n", "errors", "swaps", "loads",
                 "failovers", "ttft p50", "ttft p99", "seconds");
     for (const auto& r : all)
-        std::printf("%-12s %5zu %6zu %6zu %6zu %9zu | %7.1f ms %7.1f ms | %7.2f\n", r.policy.c_str(), r.requests,
+        std::fprintf(out, "%-12s %5zu %6zu %6zu %6zu %9zu | %7.1f ms %7.1f ms | %7.2f\n", r.policy.c_str(), r.requests,
                     r.errors, r.swaps, r.loads, r.failovers, percentile(r.ttft_ms, 0.5), percentile(r.ttft_ms, 0.99),
                     r.seconds);
     const auto& router = all.at(0);
@@ -219,13 +219,13 @@ inline void print(const options& o, const std::vector<result>& all)
         if (router.swaps)
             std::snprintf(fewer, sizeof fewer, "%.1fx fewer",
                           static_cast<double>(x.swaps) / static_cast<double>(router.swaps));
-        std::printf("router vs %-11s swaps %zu vs %zu (%s), ttft p99 %.1f vs %.1f ms (%.1fx lower), errors %zu vs %zu\n",
+        std::fprintf(out, "router vs %-11s swaps %zu vs %zu (%s), ttft p99 %.1f vs %.1f ms (%.1fx lower), errors %zu vs %zu\n",
                     x.policy.c_str(), router.swaps, x.swaps, fewer, p99r, p99x, p99r > 0 ? p99x / p99r : 0.0,
                     router.errors, x.errors);
     }
     for (const auto& r : all)
         if (r.errors)
-            std::printf("first error with %s: %s\n", r.policy.c_str(), r.first_error.c_str());
+            std::fprintf(out, "first error with %s: %s\n", r.policy.c_str(), r.first_error.c_str());
 }
 
 } // namespace multihost

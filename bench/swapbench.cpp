@@ -59,7 +59,7 @@ struct options {
     int burst = 16;
     std::chrono::seconds deadline{600};
     std::string json_path; // "-" for stdout
-    std::string csv_path;
+    std::string csv_path;  // likewise
     std::string svg_path = "swapbench.svg";
     bool quiet = false;
     int multi = 1; // 0: single-host scenarios only, 1: both, 2: multi-host only
@@ -98,8 +98,9 @@ void usage()
         "  --burst N            concurrent requests during a swap (default 16)\n"
         "  --deadline S         per-request deadline in seconds (default 600)\n"
         "  --json FILE|-        write one JSON document with a `scenarios` array\n"
-        "  --csv FILE           write one row per scenario\n"
-        "  --svg FILE           latency chart (default swapbench.svg)\n"
+        "  --csv FILE|-         write one row per scenario\n"
+        "  --svg FILE|-         latency chart (default swapbench.svg)\n"
+        "  (with a document on stdout, -, the tables go to stderr)\n"
         "  --quiet              no progress display\n"
         "multi-host scenario (embedded simulators only; router vs round-robin vs random):\n"
         "  --multi-host-only    run only the multi-host scenario\n"
@@ -320,9 +321,9 @@ summary summarize(const scenario& sc)
     return s;
 }
 
-void print_table(const std::vector<scenario>& all)
+void print_table(std::FILE* out, const std::vector<scenario>& all)
 {
-    std::printf("\n%-18s %5s %4s | %-34s | %-34s | %-34s | %8s\n", "scenario", "n", "err",
+    std::fprintf(out, "\n%-18s %5s %4s | %-34s | %-34s | %-34s | %8s\n", "scenario", "n", "err",
                 "time to headers ms (min/p50/p90/p99/max)", "time to first token ms", "total ms", "tok/s");
     for (const auto& sc : all) {
         auto s = summarize(sc);
@@ -331,13 +332,13 @@ void print_table(const std::vector<scenario>& all)
             std::snprintf(b, sizeof b, "%6.1f %6.1f %6.1f %6.1f %6.1f", x.min, x.p50, x.p90, x.p99, x.max);
             return std::string(b);
         };
-        std::printf("%-18s %5zu %4zu | %-34s | %-34s | %-34s | %8.1f\n", sc.name.c_str(), s.count, s.errors,
+        std::fprintf(out, "%-18s %5zu %4zu | %-34s | %-34s | %-34s | %8.1f\n", sc.name.c_str(), s.count, s.errors,
                     fmt(s.headers).c_str(), fmt(s.first_token).c_str(), fmt(s.total).c_str(), s.tokens_per_second);
     }
     for (const auto& sc : all)
         for (const auto& x : sc.samples)
             if (!x.ok) {
-                std::printf("first error in %s: %s\n", sc.name.c_str(), x.error.c_str());
+                std::fprintf(out, "first error in %s: %s\n", sc.name.c_str(), x.error.c_str());
                 break;
             }
 }
@@ -521,13 +522,17 @@ int main(int argc, char** argv)
         }
     }
 
+    // A document written to stdout stands alone there: the tables go to stderr.
+    const bool document_on_stdout = o.json_path == "-" || o.csv_path == "-" || o.svg_path == "-";
+    std::FILE* report = document_on_stdout ? stderr : stdout;
+
     if (o.url.empty() && o.multi == 2) {
         if (o.mh.hosts < 2 || o.mh.models <= o.mh.hosts || o.mh.clients < 1 || o.mh.requests < 1) {
             std::fprintf(stderr, "majordomo-swapbench: the multi-host scenario needs --hosts >= 2 and --host-models > --hosts\n");
             return 2;
         }
         auto all = multihost::run_all(o.mh);
-        multihost::print(o.mh, all);
+        multihost::print(report, o.mh, all);
         return all.at(0).ttft_ms.empty() ? 1 : 0;
     }
 
@@ -585,7 +590,7 @@ int main(int argc, char** argv)
             return 1;
         }
     }
-    print_table(results);
+    print_table(report, results);
     try {
         if (!o.json_path.empty())
             write_file(o.json_path, json_document(results, o));
@@ -593,7 +598,7 @@ int main(int argc, char** argv)
             write_file(o.csv_path, csv_document(results));
         if (!o.svg_path.empty()) {
             write_file(o.svg_path, svg_document(results));
-            std::printf("chart: %s\n", o.svg_path.c_str());
+            std::fprintf(report, "chart: %s\n", o.svg_path.c_str());
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "majordomo-swapbench: %s\n", e.what());
@@ -605,7 +610,7 @@ int main(int argc, char** argv)
     // The multi-host run kills a host on purpose: its errors are figures, not a failure.
     if (simulator && o.multi == 1 && o.mh.hosts >= 2 && o.mh.models > o.mh.hosts) {
         auto all = multihost::run_all(o.mh);
-        multihost::print(o.mh, all);
+        multihost::print(report, o.mh, all);
         if (all.at(0).ttft_ms.empty())
             return 1;
     }

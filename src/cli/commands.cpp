@@ -27,6 +27,8 @@
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <string_view>
+#include <utility>
 #include <unistd.h>
 
 namespace majordomo::cli {
@@ -88,6 +90,16 @@ llamaswap::provider& need_swap(const target& t, const std::string& command)
     if (!t.swap)
         throw usage_error("\"" + command + "\" needs a llama-swap server; an openai:// DSN has no management API");
     return *t.swap;
+}
+
+// An optional field: its value, or null.
+template <class T>
+void set_or_null(json::object& j, std::string_view key, const std::optional<T>& v)
+{
+    if (v)
+        j[key] = *v;
+    else
+        j[key] = nullptr;
 }
 
 void print_json(const json::value& v)
@@ -269,7 +281,7 @@ awaitable<int> cmd_chat(const options& o, const target& t, bool tty)
     co_return exit_ok;
 }
 
-awaitable<int> cmd_models(const options& o, const target& t)
+awaitable<int> cmd_models(const options& o, const target& t, bool /*tty*/)
 {
     auto list = co_await need_swap(t, o.command).async_list_models();
     if (o.json) {
@@ -283,10 +295,7 @@ awaitable<int> cmd_models(const options& o, const target& t)
             for (const auto& al : m.aliases)
                 aliases.emplace_back(al);
             j["aliases"] = std::move(aliases);
-            if (m.status)
-                j["status"] = *m.status;
-            else
-                j["status"] = nullptr;
+            set_or_null(j, "status", m.status);
             a.push_back(std::move(j));
         }
         print_json(a);
@@ -306,10 +315,7 @@ awaitable<int> cmd_running(const options& o, const target& t, bool tty)
             json::object j;
             j["model"] = m.model;
             j["state"] = m.state;
-            if (m.ttl)
-                j["ttl"] = *m.ttl;
-            else
-                j["ttl"] = nullptr;
+            set_or_null(j, "ttl", m.ttl);
             a.push_back(std::move(j));
         }
         print_json(a);
@@ -322,7 +328,7 @@ awaitable<int> cmd_running(const options& o, const target& t, bool tty)
     co_return exit_ok;
 }
 
-awaitable<int> cmd_unload(const options& o, const target& t)
+awaitable<int> cmd_unload(const options& o, const target& t, bool /*tty*/)
 {
     auto& swap = need_swap(t, o.command);
     if (o.args.empty())
@@ -340,7 +346,7 @@ awaitable<int> cmd_unload(const options& o, const target& t)
     co_return exit_ok;
 }
 
-awaitable<int> cmd_events(const options& o, const target& t)
+awaitable<int> cmd_events(const options& o, const target& t, bool /*tty*/)
 {
     auto events = co_await need_swap(t, o.command).async_events();
     long seen = 0;
@@ -428,7 +434,7 @@ std::string mime_of(const std::string& path)
     return "application/octet-stream";
 }
 
-awaitable<int> cmd_transcribe(const options& o, const target& t)
+awaitable<int> cmd_transcribe(const options& o, const target& t, bool /*tty*/)
 {
     audio::transcription_request req;
     req.model = o.args[0];
@@ -442,10 +448,7 @@ awaitable<int> cmd_transcribe(const options& o, const target& t)
         json::object j;
         j["text"] = heard.text;
         j["language"] = heard.language;
-        if (heard.duration)
-            j["duration"] = *heard.duration;
-        else
-            j["duration"] = nullptr;
+        set_or_null(j, "duration", heard.duration);
         print_json(j);
     } else {
         std::printf("%s\n", heard.text.c_str());
@@ -552,46 +555,20 @@ awaitable<int> cmd_bench(const options& o, const target& t, bool tty)
 
 awaitable<int> dispatch(const options& o, bool tty)
 {
+    using command = awaitable<int> (*)(const options&, const target&, bool tty);
+    static constexpr std::pair<std::string_view, command> commands[] = {
+        {"chat", cmd_chat},       {"models", cmd_models},         {"running", cmd_running},
+        {"unload", cmd_unload},   {"events", cmd_events},         {"image", cmd_image},
+        {"speak", cmd_speak},     {"transcribe", cmd_transcribe}, {"bench", cmd_bench},
+    };
     auto ex = co_await asio::this_coro::executor;
     auto t = make_target(ex, o);
-    const auto& c = o.command;
-    if (c == "chat") {
-        int rc = co_await cmd_chat(o, t, tty);
-        co_return rc;
-    }
-    if (c == "models") {
-        int rc = co_await cmd_models(o, t);
-        co_return rc;
-    }
-    if (c == "running") {
-        int rc = co_await cmd_running(o, t, tty);
-        co_return rc;
-    }
-    if (c == "unload") {
-        int rc = co_await cmd_unload(o, t);
-        co_return rc;
-    }
-    if (c == "events") {
-        int rc = co_await cmd_events(o, t);
-        co_return rc;
-    }
-    if (c == "image") {
-        int rc = co_await cmd_image(o, t, tty);
-        co_return rc;
-    }
-    if (c == "transcribe") {
-        int rc = co_await cmd_transcribe(o, t);
-        co_return rc;
-    }
-    if (c == "speak") {
-        int rc = co_await cmd_speak(o, t, tty);
-        co_return rc;
-    }
-    if (c == "bench") {
-        int rc = co_await cmd_bench(o, t, tty);
-        co_return rc;
-    }
-    throw usage_error("unknown command \"" + c + "\"");
+    for (const auto& c : commands)
+        if (c.first == o.command) {
+            int rc = co_await c.second(o, t, tty);
+            co_return rc;
+        }
+    throw usage_error("unknown command \"" + o.command + "\"");
 }
 
 awaitable<int> run_bounded(const options& o, bool tty)

@@ -1,14 +1,13 @@
 // The rest of llama-swap's management API (llama-swap-api.md §2.2, §2.3, §2.6): version, activity and
 // stats, profiles, cancelling an in-flight request, and /upstream pass-through. Each call names its
 // endpoint in its errors, so a release without the endpoint fails clearly instead of with a decode error.
-#include "llm/json_helpers.hpp"
+#include "llamaswap/json_reading.hpp"
 #include "openai/api_error.hpp"
 
 #include <majordomo/error.hpp>
 #include <majordomo/llamaswap/provider.hpp>
 #include <majordomo/openai/provider.hpp>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/pchars.hpp>
@@ -18,46 +17,16 @@ namespace majordomo::llamaswap {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+using detail::bad_shape;
+using detail::count;
+using detail::number;
+using detail::parse;
+using detail::str;
 using llm::detail::field;
 
 // ---- decoders ----
 
 namespace {
-
-[[noreturn]] void bad_shape(std::string_view what, std::string_view body)
-{
-    throw error(make_error_code(client_errc::bad_json), "llama-swap " + std::string(what) +
-                                                            " has an unexpected shape: '" +
-                                                            llm::detail::excerpt(body, llm::detail::json_excerpt_limit) +
-                                                            "'");
-}
-
-json::value parse(std::string_view body, std::string_view what)
-{
-    boost::system::error_code ec;
-    auto v = json::parse(body, ec);
-    if (ec)
-        bad_shape(what, body);
-    return v;
-}
-
-std::string str(const json::object& o, std::string_view k)
-{
-    auto* v = field(o, k);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-std::optional<std::int64_t> count(const json::object& o, std::string_view k)
-{
-    auto* v = field(o, k);
-    return v ? llm::detail::to_count(*v) : std::nullopt;
-}
-
-std::optional<double> number(const json::object& o, std::string_view k)
-{
-    auto* v = field(o, k);
-    return v ? llm::detail::to_number(*v) : std::nullopt;
-}
 
 activity_tokens tokens_of(const json::object& o)
 {

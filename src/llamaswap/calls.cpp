@@ -12,51 +12,48 @@ namespace asio = boost::asio;
 
 namespace {
 
-// The delegate, or the no_base_url error of a provider built without a URL.
-std::shared_ptr<openai::provider> delegate(const provider& p, std::string_view model)
+// Awaits the delegate's `call` with `req`; a provider built without a URL fails with no_base_url
+// naming the request's model. A coroutine, so that error is thrown when the call is awaited.
+template <class Result, class Request>
+asio::awaitable<Result> forward(const provider& p, asio::awaitable<Result> (openai::provider::*call)(Request),
+                                Request req)
 {
     auto c = p.chat_provider();
     if (!c)
-        openai::detail::check_ready({p.name(), model}, "", std::nullopt);
-    return c;
+        openai::detail::check_ready({p.name(), req.model}, "", std::nullopt);
+    co_return co_await (c.get()->*call)(std::move(req));
 }
 
 } // namespace
 
 asio::awaitable<llm::completion_response> provider::async_complete(llm::completion_request req)
 {
-    auto c = delegate(*this, req.model);
-    co_return co_await c->async_complete(std::move(req));
+    return forward(*this, &openai::provider::async_complete, std::move(req));
 }
 
 asio::awaitable<llm::completion_stream> provider::async_complete_stream(llm::completion_request req)
 {
-    auto c = delegate(*this, req.model);
-    co_return co_await c->async_complete_stream(std::move(req));
+    return forward(*this, &openai::provider::async_complete_stream, std::move(req));
 }
 
 asio::awaitable<llm::rerank_response> provider::async_rerank(llm::rerank_request req)
 {
-    auto c = delegate(*this, req.model);
-    co_return co_await c->async_rerank(std::move(req));
+    return forward(*this, &openai::provider::async_rerank, std::move(req));
 }
 
 asio::awaitable<audio::transcription> provider::async_transcribe(audio::transcription_request req)
 {
-    auto c = delegate(*this, req.model);
-    co_return co_await c->async_transcribe(std::move(req));
+    return forward(*this, &openai::provider::async_transcribe, std::move(req));
 }
 
 asio::awaitable<audio::speech_result> provider::async_speech(audio::speech_request req)
 {
-    auto c = delegate(*this, req.model);
-    co_return co_await c->async_speech(std::move(req));
+    return forward(*this, &openai::provider::async_speech, std::move(req));
 }
 
 asio::awaitable<audio::speech_stream> provider::async_speech_stream(audio::speech_request req)
 {
-    auto c = delegate(*this, req.model);
-    co_return co_await c->async_speech_stream(std::move(req));
+    return forward(*this, &openai::provider::async_speech_stream, std::move(req));
 }
 
 } // namespace majordomo::llamaswap

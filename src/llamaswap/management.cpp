@@ -1,4 +1,4 @@
-#include "llm/json_helpers.hpp"
+#include "llamaswap/json_reading.hpp"
 
 #include <majordomo/error.hpp>
 #include <majordomo/llamaswap/management.hpp>
@@ -7,40 +7,10 @@
 
 namespace majordomo::llamaswap {
 namespace json = boost::json;
+using detail::integer;
+using detail::str;
+
 namespace {
-
-[[noreturn]] void bad_shape(std::string_view what, std::string_view body)
-{
-    // The excerpt is cut on a UTF-8 boundary with control characters masked.
-    std::string msg = "llama-swap " + std::string(what) + " has an unexpected shape: '";
-    msg += llm::detail::excerpt(body, llm::detail::json_excerpt_limit);
-    msg += "'; check that the base URL points at llama-swap";
-    throw error(make_error_code(client_errc::bad_json), std::move(msg));
-}
-
-json::value parse(std::string_view body, std::string_view what)
-{
-    boost::system::error_code ec;
-    auto v = json::parse(body, ec);
-    if (ec)
-        bad_shape(what, body);
-    return v;
-}
-
-std::string str(const json::object& o, std::string_view key)
-{
-    auto* v = o.if_contains(key);
-    if (v && v->is_string())
-        return std::string(v->get_string());
-    return {};
-}
-
-// An integer that fits int64, else absent (a double beyond it is never cast).
-std::optional<std::int64_t> integer(const json::object& o, std::string_view key)
-{
-    auto* v = o.if_contains(key);
-    return v ? llm::detail::to_integer(*v) : std::nullopt;
-}
 
 std::vector<std::string> strings(const json::value* v)
 {
@@ -56,24 +26,24 @@ std::vector<std::string> strings(const json::value* v)
 
 std::vector<model_info> decode_model_list(std::string_view body)
 {
-    auto v = parse(body, "model list");
+    auto v = detail::parse(body, "model list", detail::check_base_url);
     const json::array* rows = nullptr;
     if (v.is_object() && v.get_object().contains("data") && v.get_object().at("data").is_array())
         rows = &v.get_object().at("data").get_array();
     else if (v.is_array()) // some servers answer with the bare array
         rows = &v.get_array();
     if (!rows)
-        bad_shape("model list", body);
+        detail::bad_shape("model list", body, detail::check_base_url);
     std::vector<model_info> out;
     out.reserve(rows->size());
     for (const auto& row : *rows) {
         if (!row.is_object())
-            bad_shape("model list", body);
+            detail::bad_shape("model list", body, detail::check_base_url);
         const auto& o = row.get_object();
         model_info m;
         m.id = str(o, "id");
         if (m.id.empty())
-            bad_shape("model list row without id", body);
+            detail::bad_shape("model list row without id", body, detail::check_base_url);
         m.object = str(o, "object");
         m.owned_by = str(o, "owned_by");
         m.created = integer(o, "created");
@@ -95,13 +65,13 @@ std::vector<model_info> decode_model_list(std::string_view body)
 
 std::vector<running_model> decode_running(std::string_view body)
 {
-    auto v = parse(body, "/running answer");
+    auto v = detail::parse(body, "/running answer", detail::check_base_url);
     if (!v.is_object() || !v.get_object().contains("running") || !v.get_object().at("running").is_array())
-        bad_shape("/running answer", body);
+        detail::bad_shape("/running answer", body, detail::check_base_url);
     std::vector<running_model> out;
     for (const auto& row : v.get_object().at("running").get_array()) {
         if (!row.is_object())
-            bad_shape("/running answer", body);
+            detail::bad_shape("/running answer", body, detail::check_base_url);
         const auto& o = row.get_object();
         running_model r;
         r.model = str(o, "model");
@@ -119,14 +89,14 @@ std::vector<running_model> decode_running(std::string_view body)
 
 event decode_event(std::string_view sse_data)
 {
-    auto v = parse(sse_data, "event");
+    auto v = detail::parse(sse_data, "event", detail::check_base_url);
     if (!v.is_object())
-        bad_shape("event", sse_data);
+        detail::bad_shape("event", sse_data, detail::check_base_url);
     const auto& o = v.get_object();
     event e;
     e.type = str(o, "type");
     if (e.type.empty())
-        bad_shape("event without type", sse_data);
+        detail::bad_shape("event without type", sse_data, detail::check_base_url);
     if (auto* d = o.if_contains("data")) {
         // The payload is JSON encoded as a JSON string; a raw text payload stays a string.
         if (d->is_string()) {
@@ -139,7 +109,7 @@ event decode_event(std::string_view sse_data)
     }
     if (e.type == "modelStatus") {
         if (!e.data.is_array())
-            bad_shape("modelStatus event", sse_data);
+            detail::bad_shape("modelStatus event", sse_data, detail::check_base_url);
         for (const auto& row : e.data.get_array()) {
             if (!row.is_object())
                 continue;

@@ -1,3 +1,5 @@
+#include "llamaswap/failover.hpp"
+
 #include <majordomo/error.hpp>
 #include <majordomo/http/errc.hpp>
 #include <majordomo/llamaswap/router.hpp>
@@ -49,33 +51,27 @@ public:
 
 bool is_active(std::string_view state) { return state == "ready" || state == "starting"; }
 
-// The host was not reached, or did not get the whole request: it cannot have acted on it,
-// so the call may go to another host (docs/decisions/0004).
-bool not_sent(const error& e)
+} // namespace
+
+namespace detail {
+
+bool never_sent(const error& e) noexcept { return e.diag().request_not_sent; }
+
+bool lost_after_sending(const error& e) noexcept
 {
     namespace ae = asio::error;
     const auto ec = e.code();
-    if (ec == ae::connection_refused || ec == ae::host_unreachable || ec == ae::network_unreachable ||
-        ec == ae::network_down || ec == ae::host_not_found || ec == ae::host_not_found_try_again ||
-        ec == ae::timed_out)
-        return true;
-    // The transport names the phase that failed: resolving, connecting (a reset there is a
-    // listener going away), the TLS handshake, or a write cut short.
-    const auto& what = e.diag().client_message;
-    return e.diag().http_status == 0 &&
-           (what.starts_with("resolving ") || what.starts_with("connecting to ") ||
-            what.starts_with("TLS handshake with ") || what.starts_with("writing request to "));
+    if (e.diag().http_status != 0 || e.diag().request_not_sent)
+        return false;
+    // Beside a reset or a close: a peer that vanished, found by keep-alive or an ICMP error.
+    return ec == ae::connection_reset || ec == ae::eof || ec == ae::connection_aborted || ec == ae::broken_pipe ||
+           ec == http::errc::response_truncated || ec == ae::timed_out || ec == ae::host_unreachable ||
+           ec == ae::network_unreachable || ec == ae::network_down;
 }
 
-// The connection died before any response: the host is probably gone, but it may have acted.
-bool dropped(const error& e)
-{
-    namespace ae = asio::error;
-    const auto ec = e.code();
-    return e.diag().http_status == 0 &&
-           (ec == ae::connection_reset || ec == ae::eof || ec == ae::connection_aborted || ec == ae::broken_pipe ||
-            ec == http::errc::response_truncated);
-}
+} // namespace detail
+
+namespace {
 
 // llama-swap before /api/events, or a proxy that does not pass it: poll instead.
 bool events_not_served(const error& e)
@@ -334,8 +330,8 @@ struct router::impl : std::enable_shared_from_this<impl> {
     // call may move on to another host.
     bool call_failed(std::size_t i, const error& e)
     {
-        const bool move_on = not_sent(e);
-        if (!move_on && !dropped(e))
+        const bool move_on = detail::never_sent(e);
+        if (!move_on && !detail::lost_after_sending(e))
             return false;
         std::lock_guard lock(mutex);
         auto& h = *hosts[i];

@@ -133,15 +133,6 @@ std::string timestamp(double seconds, char sep)
     return buf;
 }
 
-// whisper.cpp's errors: {"error":"..."} with a 4xx or 5xx status.
-asio::awaitable<bool> whisper_fail(exchange& x, unsigned status, std::string_view message)
-{
-    json::object o;
-    o["error"] = message;
-    co_return co_await upstream_reply(x, false, static_cast<http::status>(status), "application/json",
-                                      dump_json(o), false);
-}
-
 // OpenAI-style errors of the speech server.
 asio::awaitable<bool> speech_fail(exchange& x, unsigned status, std::string_view message, std::string_view param)
 {
@@ -167,42 +158,9 @@ std::string_view language_name(std::string_view code)
     return code;
 }
 
-} // namespace
-
-asio::awaitable<bool> serve_transcription(exchange& x, model_slot& m, const form& f)
+// whisper.cpp's answer in `format` for what it heard.
+upstream_answer transcript(const heard& h, const std::string& format, const std::string& language)
 {
-    if (m.p.kind != model_kind::transcription)
-        co_return co_await sd_not_found(x, false);
-    const auto* file = f.find("file");
-    if (!file)
-        co_return co_await whisper_fail(x, 400, "no 'file' field in the request");
-    std::string format = "json";
-    if (const auto* rf = f.find("response_format"))
-        format = rf->data;
-    if (format != "json" && format != "verbose_json" && format != "text" && format != "srt" && format != "vtt")
-        co_return co_await whisper_fail(x, 400, "unsupported response_format '" + format + "'");
-    if (const auto* t = f.find("temperature")) {
-        char* end = nullptr;
-        std::strtod(t->data.c_str(), &end);
-        if (t->data.empty() || *end != '\0')
-            co_return co_await whisper_fail(x, 400, "invalid temperature '" + t->data + "'");
-    }
-    if (file->data.empty())
-        co_return co_await whisper_fail(x, 400, "failed to read audio data");
-
-    auto h = listen(file->data, m.p.reply);
-    fault flt = m.current_fault;
-    auto until = flt == fault::stall ? clock_type::time_point::max()
-                                     : clock_type::now() + seconds(static_cast<double>(estimate_tokens(h.text)) /
-                                                                   m.p.tokens_per_second);
-    auto o = co_await x.s.pause_until(until);
-    if (o == session::outcome::gone)
-        co_return false;
-    if (o == session::outcome::cut || flt == fault::cut_stream || flt == fault::stall)
-        co_return co_await bad_gateway(x, false);
-    if (flt == fault::error_mid_stream)
-        co_return co_await whisper_fail(x, 500, "simulated upstream failure");
-
     // One segment per sentence-ish piece of up to eight words, spread over the duration.
     auto words = tokenize(h.text);
     std::vector<std::string> pieces;
@@ -213,11 +171,9 @@ asio::awaitable<bool> serve_transcription(exchange& x, model_slot& m, const form
         pieces.push_back(std::move(s));
     }
     double per = pieces.empty() ? 0 : h.duration / static_cast<double>(pieces.size());
-    std::string language = f.find("language") ? f.find("language")->data : std::string();
 
     if (format == "text")
-        co_return co_await upstream_reply(x, false, http::status::ok, "text/plain; charset=utf-8", h.text + "\n",
-                                          false);
+        return {"text/plain; charset=utf-8", h.text + "\n", false};
     if (format == "srt" || format == "vtt") {
         bool vtt = format == "vtt";
         std::string out = vtt ? "WEBVTT\n\n" : "";
@@ -229,9 +185,7 @@ asio::awaitable<bool> serve_transcription(exchange& x, model_slot& m, const form
             auto first = pieces[i].find_first_not_of(' ');
             out += (first == std::string::npos ? std::string() : pieces[i].substr(first)) + "\n\n";
         }
-        co_return co_await upstream_reply(x, false, http::status::ok,
-                                          vtt ? "text/vtt; charset=utf-8" : "application/x-subrip; charset=utf-8",
-                                          std::move(out), false);
+        return {vtt ? "text/vtt; charset=utf-8" : "application/x-subrip; charset=utf-8", std::move(out), false};
     }
     json::object out;
     if (format == "verbose_json") {
@@ -256,7 +210,37 @@ asio::awaitable<bool> serve_transcription(exchange& x, model_slot& m, const form
         out["segments"] = std::move(segs);
         out["detected_language"] = language_name(language);
     }
-    co_return co_await upstream_reply(x, false, http::status::ok, "application/json", dump_json(out), false);
+    return {"application/json", dump_json(out), false};
+}
+
+} // namespace
+
+asio::awaitable<bool> serve_transcription(exchange& x, model_slot& m, const form& f)
+{
+    if (m.p.kind != model_kind::transcription)
+        co_return co_await sd_not_found(x, false);
+    const auto* file = f.find("file");
+    if (!file)
+        co_return co_await error_string_fail(x, 400, "no 'file' field in the request");
+    std::string format = "json";
+    if (const auto* rf = f.find("response_format"))
+        format = rf->data;
+    if (format != "json" && format != "verbose_json" && format != "text" && format != "srt" && format != "vtt")
+        co_return co_await error_string_fail(x, 400, "unsupported response_format '" + format + "'");
+    if (const auto* t = f.find("temperature")) {
+        char* end = nullptr;
+        std::strtod(t->data.c_str(), &end);
+        if (t->data.empty() || *end != '\0')
+            co_return co_await error_string_fail(x, 400, "invalid temperature '" + t->data + "'");
+    }
+    if (file->data.empty())
+        co_return co_await error_string_fail(x, 400, "failed to read audio data");
+
+    auto h = listen(file->data, m.p.reply);
+    auto done = clock_type::now() + seconds(static_cast<double>(estimate_tokens(h.text)) / m.p.tokens_per_second);
+    std::string language = f.find("language") ? f.find("language")->data : std::string();
+    auto answer = [&] { return transcript(h, format, language); };
+    co_return co_await serve_when_done(x, m, upstream_server::whisper, done, answer);
 }
 
 asio::awaitable<bool> serve_speech(exchange& x, model_slot& m, const json::value& body)
@@ -286,7 +270,7 @@ asio::awaitable<bool> serve_speech(exchange& x, model_slot& m, const json::value
         co_return co_await bad_gateway(x, false);
     }
     if (flt == fault::error_mid_stream)
-        co_return co_await speech_fail(x, 500, "simulated upstream failure", "");
+        co_return co_await speech_fail(x, 500, simulated_failure, "");
     // Audio is streamed as it is synthesized: chunked, one piece per 1/tokens_per_second.
     http::response<http::empty_body> head{http::status::ok, x.req.version()};
     head.set(http::field::content_type, format == "wav" ? "audio/wav" : "audio/pcm");

@@ -7,7 +7,6 @@
 #include "upstream_util.hpp"
 
 #include <ctime>
-#include <limits>
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -73,23 +72,12 @@ asio::awaitable<bool> serve_completions(exchange& x, model_slot& m, const json::
                                       "tokens, or a list of prompts",
                                       "invalid_request_error");
 
-    bool stream = bool_field(req, "stream");
-    bool include_usage = false;
-    if (const auto* so = req.if_contains("stream_options"); so && so->is_object())
-        include_usage = bool_field(so->get_object(), "include_usage");
-    std::optional<std::int64_t> limit = int_field(req, "n_predict");
-    if (!limit)
-        limit = int_field(req, "max_tokens");
-    auto pieces = tokenize(m.p.reply);
-    std::size_t n = pieces.size();
-    if (limit && *limit >= 0)
-        n = std::min<std::size_t>(n, static_cast<std::size_t>(*limit));
-    std::string_view finish = n < pieces.size() ? "length" : "stop";
+    const auto g = read_generation(req, m, {"n_predict", "max_tokens"});
 
     std::size_t prompt_n = 0;
     for (const auto& p : prompts)
         prompt_n += estimate_tokens(p);
-    std::size_t total_n = n * prompts.size();
+    std::size_t total_n = g.n * prompts.size();
     double tps = m.p.tokens_per_second;
     double prompt_ms = 1000.0 * static_cast<double>(prompt_n) / (tps * prompt_speedup);
     auto interval = seconds(1.0 / tps);
@@ -97,26 +85,21 @@ asio::awaitable<bool> serve_completions(exchange& x, model_slot& m, const json::
     completion_ids ids{"cmpl-" + x.srv.random_id(32), m.p.id};
     auto start = clock_type::now();
 
-    if (!stream) {
-        auto until = f == fault::stall ? clock_type::time_point::max()
-                                       : start + seconds(prompt_ms / 1000.0) + interval * static_cast<long>(total_n);
-        auto o = co_await x.s.pause_until(until);
-        if (o == session::outcome::gone)
-            co_return false;
-        if (o == session::outcome::cut || f == fault::cut_stream || f == fault::stall)
-            co_return co_await bad_gateway(x, false);
-        if (f == fault::error_mid_stream)
-            co_return co_await llama_fail(x, false, 500, "simulated upstream failure", "server_error");
-        std::string text;
-        for (std::size_t i = 0; i < n; ++i)
-            text += pieces[i];
-        json::array choices;
-        for (std::size_t i = 0; i < prompts.size(); ++i)
-            choices.push_back(text_choice(i, text, json::string(finish)));
-        auto out = text_object(ids, std::move(choices));
-        out["usage"] = usage_json(prompt_n, total_n);
-        out["timings"] = timings_json(prompt_n, prompt_ms, total_n, std::max(0.0, ms_since(start) - prompt_ms));
-        co_return co_await upstream_reply(x, false, http::status::ok, llama_json, dump_json(out), true);
+    if (!g.stream) {
+        auto done = start + seconds(prompt_ms / 1000.0) + interval * static_cast<long>(total_n);
+        auto answer = [&] {
+            std::string text;
+            for (std::size_t i = 0; i < g.n; ++i)
+                text += g.pieces[i];
+            json::array choices;
+            for (std::size_t i = 0; i < prompts.size(); ++i)
+                choices.push_back(text_choice(i, text, json::string(g.finish)));
+            auto out = text_object(ids, std::move(choices));
+            out["usage"] = usage_json(prompt_n, total_n);
+            out["timings"] = timings_json(prompt_n, prompt_ms, total_n, std::max(0.0, ms_since(start) - prompt_ms));
+            return llama_answer(dump_json(out));
+        };
+        co_return co_await serve_when_done(x, m, upstream_server::llama, done, answer);
     }
 
     http::response<http::empty_body> head{http::status::ok, x.req.version()};
@@ -126,55 +109,30 @@ asio::awaitable<bool> serve_completions(exchange& x, model_slot& m, const json::
     head.keep_alive(x.req.keep_alive());
     if (!co_await x.s.start_stream(head))
         co_return false;
-    if (f == fault::stall) {
-        if (co_await x.s.pause_until(clock_type::time_point::max()) == session::outcome::gone)
-            co_return false;
-        co_return co_await end_cut(x);
-    }
-    bool faulty = f == fault::cut_stream || f == fault::error_mid_stream;
-    std::size_t fault_at = faulty ? std::max<std::size_t>(1, total_n / 2) : std::numeric_limits<std::size_t>::max();
+    // Each prompt's tokens in turn: event k is token k % n of prompt k / n.
     auto first = start + seconds(prompt_ms / 1000.0);
-    auto next = first + interval;
-    std::size_t sent = 0;
-    for (std::size_t p = 0; p < prompts.size() && sent < fault_at; ++p)
-        for (std::size_t i = 0; i < n && sent < fault_at; ++i, ++sent) {
-            auto o = co_await x.s.pause_until(next);
-            if (o == session::outcome::gone)
-                co_return false;
-            if (o == session::outcome::cut)
-                co_return co_await end_cut(x);
-            auto chunk = text_object(ids, json::array{text_choice(p, pieces[i], nullptr)});
-            if (!co_await x.s.write_chunk(sse_data(chunk)))
-                co_return false;
-            next += interval;
+    auto event = [&](std::size_t k) {
+        return sse_data(text_object(ids, json::array{text_choice(k / g.n, g.pieces[k % g.n], nullptr)}));
+    };
+    auto closing = [&] {
+        auto timings = timings_json(prompt_n, prompt_ms, total_n, std::max(0.0, ms_since(first)));
+        std::string out;
+        for (std::size_t p = 0; p < prompts.size(); ++p) {
+            auto fin = text_object(ids, json::array{text_choice(p, "", json::string(g.finish))});
+            if (!g.include_usage && p + 1 == prompts.size())
+                fin["timings"] = timings;
+            out += sse_data(fin);
         }
-    if (faulty) {
-        if (f == fault::error_mid_stream) {
-            std::string ev = "data: " + llama_error(500, "simulated upstream failure", "server_error") + "\n\n";
-            if (!co_await x.s.write_chunk(ev))
-                co_return false;
+        if (g.include_usage) {
+            auto u = text_object(ids, json::array());
+            u["usage"] = usage_json(prompt_n, total_n);
+            u["timings"] = std::move(timings);
+            out += sse_data(u);
         }
-        co_return co_await end_cut(x);
-    }
-    auto timings = timings_json(prompt_n, prompt_ms, total_n, std::max(0.0, ms_since(first)));
-    std::string out;
-    for (std::size_t p = 0; p < prompts.size(); ++p) {
-        auto fin = text_object(ids, json::array{text_choice(p, "", json::string(finish))});
-        if (!include_usage && p + 1 == prompts.size())
-            fin["timings"] = timings;
-        out += sse_data(fin);
-    }
-    if (include_usage) {
-        auto u = text_object(ids, json::array());
-        u["usage"] = usage_json(prompt_n, total_n);
-        u["timings"] = std::move(timings);
-        out += sse_data(u);
-    }
-    out += "data: [DONE]\n\n";
-    if (!co_await x.s.write_chunk(out))
-        co_return false;
-    bool ok = co_await x.s.end_stream();
-    co_return ok && x.req.keep_alive();
+        out += "data: [DONE]\n\n";
+        return std::vector<std::string>{std::move(out)};
+    };
+    co_return co_await stream_generation(x, f, first, interval, total_n, event, closing);
 }
 
 } // namespace majordomo::sim::detail

@@ -87,46 +87,31 @@ asio::awaitable<bool> serve_rerank(exchange& x, model_slot& m, const json::value
     std::size_t tokens = 0;
     for (const auto& t : texts)
         tokens += estimate_tokens(query->get_string()) + estimate_tokens(t) + 2;
-    fault f = m.current_fault;
-    auto until = f == fault::stall ? clock_type::time_point::max()
-                                   : clock_type::now() + seconds(static_cast<double>(tokens) /
-                                                                 (m.p.tokens_per_second * prompt_speedup));
-    auto o = co_await x.s.pause_until(until);
-    if (o == session::outcome::gone)
-        co_return false;
-    if (o == session::outcome::cut || f == fault::cut_stream || f == fault::stall)
-        co_return co_await bad_gateway(x, false);
-    if (f == fault::error_mid_stream)
-        co_return co_await llama_fail(x, false, 500, "simulated upstream failure", "server_error");
+    auto done = clock_type::now() + seconds(static_cast<double>(tokens) / (m.p.tokens_per_second * prompt_speedup));
+    auto answer = [&] {
+        std::vector<std::pair<double, std::size_t>> ranked;
+        for (std::size_t i = 0; i < texts.size(); ++i)
+            ranked.emplace_back(score(query->get_string(), texts[i]), i);
+        std::stable_sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.first > b.first; });
+        ranked.resize(top_n);
 
-    std::vector<std::pair<double, std::size_t>> ranked;
-    for (std::size_t i = 0; i < texts.size(); ++i)
-        ranked.emplace_back(score(query->get_string(), texts[i]), i);
-    std::stable_sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.first > b.first; });
-    ranked.resize(top_n);
-
-    json::array results;
-    bool return_text = tei && bool_field(req, "return_text");
-    for (auto& [s, i] : ranked) {
-        json::object r;
-        r["index"] = i;
-        r[tei ? "score" : "relevance_score"] = s;
-        if (return_text)
-            r["text"] = texts[i];
-        results.push_back(std::move(r));
-    }
-    if (tei)
-        co_return co_await upstream_reply(x, false, http::status::ok, llama_json, dump_json(results), true);
-    json::object out;
-    const auto* model = req.if_contains("model");
-    out["model"] = model && model->is_string() ? model->get_string() : json::string(m.p.id);
-    out["object"] = "list";
-    json::object usage;
-    usage["prompt_tokens"] = tokens;
-    usage["total_tokens"] = tokens;
-    out["usage"] = std::move(usage);
-    out["results"] = std::move(results);
-    co_return co_await upstream_reply(x, false, http::status::ok, llama_json, dump_json(out), true);
+        json::array results;
+        bool return_text = tei && bool_field(req, "return_text");
+        for (auto& [s, i] : ranked) {
+            json::object r;
+            r["index"] = i;
+            r[tei ? "score" : "relevance_score"] = s;
+            if (return_text)
+                r["text"] = texts[i];
+            results.push_back(std::move(r));
+        }
+        if (tei)
+            return llama_answer(dump_json(results));
+        auto out = list_answer(req, m, tokens);
+        out["results"] = std::move(results);
+        return llama_answer(dump_json(out));
+    };
+    co_return co_await serve_when_done(x, m, upstream_server::llama, done, answer);
 }
 
 } // namespace majordomo::sim::detail

@@ -70,8 +70,8 @@ asio::awaitable<bool> llama_fail(exchange& x, bool streaming, unsigned code, std
                                       llama_error(code, message, type), true);
 }
 
-// sd-server's errors are {"error":"<string>"}; exceptions add a "message".
-asio::awaitable<bool> sd_fail(exchange& x, unsigned code, std::string_view error, std::string_view message = {})
+// sd-server's errors are {"error":"<string>"}; exceptions add a "message". whisper.cpp's are the same.
+asio::awaitable<bool> error_string_fail(exchange& x, unsigned code, std::string_view error, std::string_view message)
 {
     json::object o;
     o["error"] = error;
@@ -105,6 +105,48 @@ asio::awaitable<bool> end_cut(exchange& x)
 asio::awaitable<bool> sd_not_found(exchange& x, bool streaming)
 {
     co_return co_await upstream_reply(x, streaming, http::status::not_found, {}, {}, false);
+}
+
+asio::awaitable<bool> fail_mid_work(exchange& x, upstream_server from)
+{
+    switch (from) {
+    case upstream_server::llama: co_return co_await llama_fail(x, false, 500, simulated_failure, "server_error");
+    case upstream_server::sd: co_return co_await error_string_fail(x, 500, "generate_image returned no results");
+    case upstream_server::whisper: co_return co_await error_string_fail(x, 500, simulated_failure);
+    }
+    co_return co_await bad_gateway(x, false);
+}
+
+json::object list_answer(const json::object& req, const model_slot& m, std::size_t tokens)
+{
+    json::object out;
+    const auto* model = req.if_contains("model");
+    out["model"] = model && model->is_string() ? model->get_string() : json::string(m.p.id);
+    out["object"] = "list";
+    json::object usage;
+    usage["prompt_tokens"] = tokens;
+    usage["total_tokens"] = tokens;
+    out["usage"] = std::move(usage);
+    return out;
+}
+
+generation read_generation(const json::object& req, const model_slot& m,
+                           std::initializer_list<std::string_view> limits)
+{
+    generation g;
+    g.stream = bool_field(req, "stream");
+    if (const auto* so = req.if_contains("stream_options"); so && so->is_object())
+        g.include_usage = bool_field(so->get_object(), "include_usage");
+    std::optional<std::int64_t> limit;
+    for (auto field : limits)
+        if (!limit)
+            limit = int_field(req, field);
+    g.pieces = tokenize(m.p.reply);
+    g.n = g.pieces.size();
+    if (limit && *limit >= 0)
+        g.n = std::min<std::size_t>(g.n, static_cast<std::size_t>(*limit));
+    g.finish = g.n < g.pieces.size() ? "length" : "stop";
+    return g;
 }
 
 // Words with their leading whitespace: "Hello world" -> "Hello", " world".
@@ -198,22 +240,8 @@ asio::awaitable<bool> serve_chat(exchange& x, model_slot& m, const json::value& 
         co_return co_await llama_fail(x, streaming, 400, "Expected 'messages' to be an array",
                                       "invalid_request_error");
 
-    bool stream = bool_field(req, "stream");
-    bool include_usage = false;
-    if (const auto* so = req.if_contains("stream_options"); so && so->is_object())
-        include_usage = bool_field(so->get_object(), "include_usage");
-
-    // n_predict, then max_completion_tokens, then max_tokens; -1 means no limit.
-    std::optional<std::int64_t> limit = int_field(req, "n_predict");
-    if (!limit)
-        limit = int_field(req, "max_completion_tokens");
-    if (!limit)
-        limit = int_field(req, "max_tokens");
-    auto pieces = tokenize(m.p.reply);
-    std::size_t n = pieces.size();
-    if (limit && *limit >= 0)
-        n = std::min<std::size_t>(n, static_cast<std::size_t>(*limit));
-    std::string_view finish = n < pieces.size() ? "length" : "stop";
+    // n_predict, then max_completion_tokens, then max_tokens.
+    const auto g = read_generation(req, m, {"n_predict", "max_completion_tokens", "max_tokens"});
 
     std::size_t prompt_n = prompt_tokens(messages->get_array());
     double tps = m.p.tokens_per_second;
@@ -223,28 +251,19 @@ asio::awaitable<bool> serve_chat(exchange& x, model_slot& m, const json::value& 
     completion_ids ids{"chatcmpl-" + x.srv.random_id(32), m.p.id};
     auto start = clock_type::now();
 
-    if (!stream) {
-        if (f == fault::stall) {
-            if (co_await x.s.pause_until(clock_type::time_point::max()) == session::outcome::gone)
-                co_return false;
-            co_return co_await bad_gateway(x, false);
-        }
-        auto until = start + seconds(prompt_ms / 1000.0) + interval * static_cast<long>(n);
-        auto o = co_await x.s.pause_until(until);
-        if (o == session::outcome::gone)
-            co_return false;
-        if (o == session::outcome::cut || f == fault::cut_stream)
-            co_return co_await bad_gateway(x, false);
-        if (f == fault::error_mid_stream)
-            co_return co_await llama_fail(x, false, 500, "simulated upstream failure", "server_error");
-        std::string content;
-        for (std::size_t i = 0; i < n; ++i)
-            content += pieces[i];
-        double predicted_ms = std::max(0.0, ms_since(start) - prompt_ms);
-        auto usage = usage_json(prompt_n, n);
-        auto timings = timings_json(prompt_n, prompt_ms, n, predicted_ms);
-        auto out = chat_completion(ids, content, finish, std::move(usage), std::move(timings));
-        co_return co_await upstream_reply(x, false, http::status::ok, llama_json, dump_json(out), true);
+    if (!g.stream) {
+        auto done = start + seconds(prompt_ms / 1000.0) + interval * static_cast<long>(g.n);
+        auto answer = [&] {
+            std::string content;
+            for (std::size_t i = 0; i < g.n; ++i)
+                content += g.pieces[i];
+            double predicted_ms = std::max(0.0, ms_since(start) - prompt_ms);
+            auto usage = usage_json(prompt_n, g.n);
+            auto timings = timings_json(prompt_n, prompt_ms, g.n, predicted_ms);
+            auto out = chat_completion(ids, content, g.finish, std::move(usage), std::move(timings));
+            return llama_answer(dump_json(out));
+        };
+        co_return co_await serve_when_done(x, m, upstream_server::llama, done, answer);
     }
 
     if (!streaming) { // headers at slot start, as newer llama-server builds send them
@@ -258,22 +277,8 @@ asio::awaitable<bool> serve_chat(exchange& x, model_slot& m, const json::value& 
         if (!co_await x.s.start_stream(head))
             co_return false;
     }
-    if (f == fault::stall) {
-        if (co_await x.s.pause_until(clock_type::time_point::max()) == session::outcome::gone)
-            co_return false;
-        co_return co_await end_cut(x);
-    }
-
-    bool faulty = f == fault::cut_stream || f == fault::error_mid_stream;
-    std::size_t fault_at = faulty ? std::max<std::size_t>(1, n / 2) : std::numeric_limits<std::size_t>::max();
     auto first = start + seconds(prompt_ms / 1000.0);
-    auto next = first + interval;
-    for (std::size_t i = 0; i < n; ++i) {
-        auto o = co_await x.s.pause_until(next);
-        if (o == session::outcome::gone)
-            co_return false;
-        if (o == session::outcome::cut)
-            co_return co_await end_cut(x);
+    auto event = [&](std::size_t i) {
         std::string out;
         if (i == 0) { // the role chunk comes with the first decoded token
             json::object role;
@@ -282,44 +287,74 @@ asio::awaitable<bool> serve_chat(exchange& x, model_slot& m, const json::value& 
             out += sse_data(chat_chunk(ids, std::move(role), nullptr));
         }
         json::object delta;
-        delta["content"] = pieces[i];
+        delta["content"] = g.pieces[i];
         out += sse_data(chat_chunk(ids, std::move(delta), nullptr));
-        if (!co_await x.s.write_chunk(out))
-            co_return false;
-        if (i + 1 == fault_at)
-            break;
-        next += interval;
-    }
-    if (faulty) {
-        if (f == fault::error_mid_stream) {
-            // Newer llama-server: one data: {"error":...} event, then the end without [DONE] (§1.5).
-            std::string ev = "data: " + llama_error(500, "simulated upstream failure", "server_error") + "\n\n";
-            if (!co_await x.s.write_chunk(ev))
-                co_return false;
-        }
-        co_return co_await end_cut(x);
-    }
-
-    double predicted_ms = std::max(0.0, ms_since(first));
-    auto timings = timings_json(prompt_n, prompt_ms, n, predicted_ms);
-    auto fin = chat_chunk(ids, json::object(), json::string(finish));
-    if (!include_usage) // timings ride on the last chunk: the finish chunk here, else the usage chunk
-        fin["timings"] = timings;
-    std::string out = sse_data(fin);
-    if (!co_await x.s.write_chunk(out))
-        co_return false;
-    if (include_usage) {
-        out = sse_data(usage_chunk(ids, usage_json(prompt_n, n), std::move(timings)));
-        if (!co_await x.s.write_chunk(out))
-            co_return false;
-    }
-    if (!co_await x.s.write_chunk("data: [DONE]\n\n"))
-        co_return false;
-    bool ok = co_await x.s.end_stream();
-    co_return ok && x.req.keep_alive();
+        return out;
+    };
+    auto closing = [&] {
+        double predicted_ms = std::max(0.0, ms_since(first));
+        auto timings = timings_json(prompt_n, prompt_ms, g.n, predicted_ms);
+        auto fin = chat_chunk(ids, json::object(), json::string(g.finish));
+        if (!g.include_usage) // timings ride on the last chunk: the finish chunk here, else the usage chunk
+            fin["timings"] = timings;
+        std::vector<std::string> out{sse_data(fin)};
+        if (g.include_usage)
+            out.push_back(sse_data(usage_chunk(ids, usage_json(prompt_n, g.n), std::move(timings))));
+        out.emplace_back("data: [DONE]\n\n");
+        return out;
+    };
+    co_return co_await stream_generation(x, f, first, interval, g.n, event, closing);
 }
 
 // ---- llama-server: POST /v1/embeddings ------------------------------------------------------------------
+
+namespace {
+
+// Deterministic: the same text always gives the same unit vector (embd_normalize 2 = L2).
+json::object embeddings(const model_slot& m, const json::object& req, const std::vector<std::string>& texts,
+                        bool base64, std::size_t total)
+{
+    json::array data;
+    std::size_t dims = std::max<std::size_t>(1, m.p.embedding_dimensions);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        std::uint64_t state = fnv1a(texts[i]);
+        std::vector<float> v(dims);
+        double norm = 0;
+        for (auto& e : v) {
+            e = static_cast<float>(static_cast<double>(splitmix64(state) >> 11) / 9007199254740992.0 * 2 - 1);
+            norm += double(e) * e;
+        }
+        norm = std::sqrt(norm);
+        for (auto& e : v)
+            e = norm > 0 ? static_cast<float>(e / norm) : 0.f;
+        json::object item;
+        if (base64) { // raw little-endian float32 bytes
+            std::string bytes;
+            for (float e : v) {
+                std::uint32_t u = 0;
+                std::memcpy(&u, &e, sizeof u);
+                for (int b = 0; b < 4; ++b)
+                    bytes += static_cast<char>(u >> (8 * b) & 0xff);
+            }
+            item["embedding"] = base64_encode(bytes);
+        } else {
+            json::array a;
+            for (float e : v)
+                a.emplace_back(static_cast<double>(e));
+            item["embedding"] = std::move(a);
+        }
+        item["index"] = i;
+        item["object"] = "embedding";
+        if (base64)
+            item["encoding_format"] = "base64";
+        data.emplace_back(std::move(item));
+    }
+    auto out = list_answer(req, m, total);
+    out["data"] = std::move(data);
+    return out;
+}
+
+} // namespace
 
 asio::awaitable<bool> serve_embeddings(exchange& x, model_slot& m, const json::value& body)
 {
@@ -377,64 +412,9 @@ asio::awaitable<bool> serve_embeddings(exchange& x, model_slot& m, const json::v
     std::size_t total = 0;
     for (const auto& t : texts)
         total += estimate_tokens(t);
-    fault f = m.current_fault;
-    auto until = f == fault::stall ? clock_type::time_point::max()
-                                   : clock_type::now() + seconds(static_cast<double>(total) /
-                                                                 (m.p.tokens_per_second * prompt_speedup));
-    auto o = co_await x.s.pause_until(until);
-    if (o == session::outcome::gone)
-        co_return false;
-    if (o == session::outcome::cut || f == fault::cut_stream || f == fault::stall)
-        co_return co_await bad_gateway(x, false);
-    if (f == fault::error_mid_stream)
-        co_return co_await llama_fail(x, false, 500, "simulated upstream failure", "server_error");
-
-    // Deterministic: the same text always gives the same unit vector (embd_normalize 2 = L2).
-    json::array data;
-    std::size_t dims = std::max<std::size_t>(1, m.p.embedding_dimensions);
-    for (std::size_t i = 0; i < texts.size(); ++i) {
-        std::uint64_t state = fnv1a(texts[i]);
-        std::vector<float> v(dims);
-        double norm = 0;
-        for (auto& e : v) {
-            e = static_cast<float>(static_cast<double>(splitmix64(state) >> 11) / 9007199254740992.0 * 2 - 1);
-            norm += double(e) * e;
-        }
-        norm = std::sqrt(norm);
-        for (auto& e : v)
-            e = norm > 0 ? static_cast<float>(e / norm) : 0.f;
-        json::object item;
-        if (base64) { // raw little-endian float32 bytes
-            std::string bytes;
-            for (float e : v) {
-                std::uint32_t u = 0;
-                std::memcpy(&u, &e, sizeof u);
-                for (int b = 0; b < 4; ++b)
-                    bytes += static_cast<char>(u >> (8 * b) & 0xff);
-            }
-            item["embedding"] = base64_encode(bytes);
-        } else {
-            json::array a;
-            for (float e : v)
-                a.emplace_back(static_cast<double>(e));
-            item["embedding"] = std::move(a);
-        }
-        item["index"] = i;
-        item["object"] = "embedding";
-        if (base64)
-            item["encoding_format"] = "base64";
-        data.emplace_back(std::move(item));
-    }
-    json::object out;
-    const auto* model = req.if_contains("model");
-    out["model"] = model && model->is_string() ? model->get_string() : json::string(m.p.id);
-    out["object"] = "list";
-    json::object usage;
-    usage["prompt_tokens"] = total;
-    usage["total_tokens"] = total;
-    out["usage"] = std::move(usage);
-    out["data"] = std::move(data);
-    co_return co_await upstream_reply(x, false, http::status::ok, llama_json, dump_json(out), true);
+    auto done = clock_type::now() + seconds(static_cast<double>(total) / (m.p.tokens_per_second * prompt_speedup));
+    auto answer = [&] { return llama_answer(dump_json(embeddings(m, req, texts, base64, total))); };
+    co_return co_await serve_when_done(x, m, upstream_server::llama, done, answer);
 }
 
 // ---- sd-server: POST /v1/images/generations -------------------------------------------------------------
@@ -444,18 +424,18 @@ asio::awaitable<bool> serve_images(exchange& x, model_slot& m, const json::value
     if (m.p.kind != model_kind::image) // llama-server has no such route
         co_return co_await llama_fail(x, false, 404, "File Not Found", "not_found_error");
     if (!body.is_object())
-        co_return co_await sd_fail(x, 500, "server_error", bad_json);
+        co_return co_await error_string_fail(x, 500, "server_error", bad_json);
     const auto& req = body.get_object();
 
     const auto* pv = req.if_contains("prompt");
     std::string prompt = pv && pv->is_string() ? std::string(pv->get_string()) : std::string();
     if (prompt.empty())
-        co_return co_await sd_fail(x, 400, "prompt required");
+        co_return co_await error_string_fail(x, 400, "prompt required");
 
     std::int64_t n = 1;
     if (const auto* nv = req.if_contains("n")) {
         if (!nv->is_number())
-            co_return co_await sd_fail(x, 500, "server_error",
+            co_return co_await error_string_fail(x, 500, "server_error",
                                        "[json.exception.type_error.302] type must be number, but is " +
                                            std::string(json_type_name(*nv)));
         n = std::clamp<std::int64_t>(int_field(req, "n").value_or(1), 1, max_images);
@@ -464,7 +444,7 @@ asio::awaitable<bool> serve_images(exchange& x, model_slot& m, const json::value
     std::uint32_t width = default_image_side, height = default_image_side;
     if (const auto* sv = req.if_contains("size")) {
         if (!sv->is_string())
-            co_return co_await sd_fail(x, 500, "server_error",
+            co_return co_await error_string_fail(x, 500, "server_error",
                                        "[json.exception.type_error.302] type must be string, but is " +
                                            std::string(json_type_name(*sv)));
         // "WIDTHxHEIGHT"; anything unparsable silently keeps the default.
@@ -484,7 +464,7 @@ asio::awaitable<bool> serve_images(exchange& x, model_slot& m, const json::value
         for (auto& c : fmt)
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         if (fmt != "png" && fmt != "jpeg" && fmt != "webp")
-            co_return co_await sd_fail(x, 400, "invalid output_format, must be one of [png, jpeg, webp]");
+            co_return co_await error_string_fail(x, 400, "invalid output_format, must be one of [png, jpeg, webp]");
     }
 
     // Native parameters ride inside the prompt: <sd_cpp_extra_args>{json}</sd_cpp_extra_args>.
@@ -498,7 +478,7 @@ asio::awaitable<bool> serve_images(exchange& x, model_slot& m, const json::value
             boost::system::error_code ec;
             auto extra = json::parse(inner, ec);
             if (ec || !extra.is_object())
-                co_return co_await sd_fail(x, 400, "invalid sd_cpp_extra_args");
+                co_return co_await error_string_fail(x, 400, "invalid sd_cpp_extra_args");
             const auto& eo = extra.get_object();
             if (const auto* s = eo.if_contains("seed"); s && s->is_int64())
                 seed = s->get_int64();
@@ -509,30 +489,22 @@ asio::awaitable<bool> serve_images(exchange& x, model_slot& m, const json::value
         }
     }
 
-    fault f = m.current_fault;
-    auto until = f == fault::stall ? clock_type::time_point::max()
-                                   : clock_type::now() + seconds(static_cast<double>(n) * steps_per_image /
-                                                                 m.p.tokens_per_second);
-    auto o = co_await x.s.pause_until(until);
-    if (o == session::outcome::gone)
-        co_return false;
-    if (o == session::outcome::cut || f == fault::cut_stream || f == fault::stall)
-        co_return co_await bad_gateway(x, false);
-    if (f == fault::error_mid_stream)
-        co_return co_await sd_fail(x, 500, "generate_image returned no results");
-
-    json::array data;
-    for (std::int64_t i = 0; i < n; ++i) {
-        auto pixels = render_pixels(width, height, fnv1a(prompt, static_cast<std::uint64_t>(seed + i)));
-        json::object item;
-        item["b64_json"] = base64_encode(encode_png(width, height, pixels));
-        data.emplace_back(std::move(item));
-    }
-    json::object out; // key order: created, data, output_format
-    out["created"] = static_cast<std::int64_t>(std::time(nullptr));
-    out["data"] = std::move(data);
-    out["output_format"] = "png";
-    co_return co_await upstream_reply(x, false, http::status::ok, "application/json", dump_json(out), false);
+    auto done = clock_type::now() + seconds(static_cast<double>(n) * steps_per_image / m.p.tokens_per_second);
+    auto answer = [&] {
+        json::array data;
+        for (std::int64_t i = 0; i < n; ++i) {
+            auto pixels = render_pixels(width, height, fnv1a(prompt, static_cast<std::uint64_t>(seed + i)));
+            json::object item;
+            item["b64_json"] = base64_encode(encode_png(width, height, pixels));
+            data.emplace_back(std::move(item));
+        }
+        json::object out; // key order: created, data, output_format
+        out["created"] = static_cast<std::int64_t>(std::time(nullptr));
+        out["data"] = std::move(data);
+        out["output_format"] = "png";
+        return upstream_answer{"application/json", dump_json(out), false};
+    };
+    co_return co_await serve_when_done(x, m, upstream_server::sd, done, answer);
 }
 
 // ---- anything else under /upstream/{model}/ -------------------------------------------------------------

@@ -176,8 +176,11 @@ BOOST_FIXTURE_TEST_CASE(models_running_and_unload, sim_fixture)
     BOOST_TEST(models.exit_code == 0, models.err);
     auto list = parse_stdout(models).as_array();
     std::vector<std::string> ids;
-    for (const auto& m : list)
+    for (const auto& m : list) {
         ids.emplace_back(m.at("id").as_string());
+        // An optional field is there as null or its value, never left out.
+        BOOST_TEST((m.as_object().contains("status") && (m.at("status").is_null() || m.at("status").is_string())));
+    }
     BOOST_TEST((std::find(ids.begin(), ids.end(), "chat") != ids.end()));
     BOOST_TEST((std::find(ids.begin(), ids.end(), "image") != ids.end()));
 
@@ -192,6 +195,7 @@ BOOST_FIXTURE_TEST_CASE(models_running_and_unload, sim_fixture)
     BOOST_TEST_REQUIRE(rv.size() == 1u);
     BOOST_TEST(rv[0].at("model").as_string() == "other");
     BOOST_TEST(rv[0].at("state").as_string() == "ready");
+    BOOST_TEST((rv[0].as_object().contains("ttl") && (rv[0].at("ttl").is_null() || rv[0].at("ttl").is_int64())));
 
     auto unload = cli({"--json", "unload", "other"});
     BOOST_TEST(unload.exit_code == 0, unload.err);
@@ -404,6 +408,15 @@ BOOST_FIXTURE_TEST_CASE(speak_then_transcribe_round_trips, sim_fixture)
     BOOST_TEST(heard_json.exit_code == 0, heard_json.err);
     BOOST_TEST(std::string(parse_stdout(heard_json).at("text").as_string()).find("the quick brown fox") !=
                std::string::npos);
+    BOOST_TEST(parse_stdout(heard_json).at("duration").is_null()); // json, not verbose_json: none given
+    std::filesystem::remove(wav);
+
+    auto spoken_json = cli({"--json", "speak", "tts", "hello", "-o", wav});
+    BOOST_TEST_REQUIRE(spoken_json.exit_code == 0, spoken_json.err);
+    auto sj = parse_stdout(spoken_json);
+    BOOST_TEST(sj.at("file").as_string() == wav);
+    BOOST_TEST(sj.at("bytes").to_number<std::uint64_t>() == std::filesystem::file_size(wav));
+    BOOST_TEST(sj.at("content_type").as_string() == "audio/wav");
     std::filesystem::remove(wav);
 
     auto missing = cli({"transcribe", "whisper", wav});

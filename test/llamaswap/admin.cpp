@@ -324,6 +324,46 @@ BOOST_AUTO_TEST_CASE(a_non_json_answer_names_the_endpoint)
     }());
 }
 
+// A JSON answer of the wrong shape is bad_json naming the endpoint and quoting a clean excerpt of the
+// body (cut on a UTF-8 boundary, control characters masked), as the model-list decoders do.
+BOOST_AUTO_TEST_CASE(a_json_answer_of_the_wrong_shape_quotes_a_clean_excerpt)
+{
+    std::string body = "[\"\x01" + std::string(300, 'x') + "\xE2\x82\xAC\"]";
+    try {
+        (void)ls::decode_version(body);
+        BOOST_ERROR("accepted");
+    } catch (const majordomo::error& e) {
+        BOOST_TEST(e.code() == client_errc::bad_json);
+        std::string what = e.what();
+        BOOST_TEST(what.find("llama-swap version has an unexpected shape: '[\"?xxx") != std::string::npos, what);
+        BOOST_TEST(what.find("...'") != std::string::npos, what); // cut, and marked so
+        BOOST_TEST(what.find('\x01') == std::string::npos);
+    }
+
+    asio::io_context ioc;
+    test::test_server server(ioc.get_executor());
+    server.on_request([](const test::received_request&, test::exchange& x) -> asio::awaitable<void> {
+        test::header_list json(test::header_list::field_view{"Content-Type", "application/json"});
+        co_await x.async_respond(200, R"({"profiles":7})", json);
+    });
+    ls::provider_params lp;
+    lp.base_url = server.url();
+    auto p = ls::make_provider(ioc.get_executor(), lp);
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto e = co_await failure_of(p->async_profiles());
+        BOOST_REQUIRE(e.has_value());
+        BOOST_TEST(e->code() == make_error_code(client_errc::bad_json));
+        BOOST_TEST(e->diag().client_message ==
+                   R"(GET /api/profiles: llama-swap profile list has an unexpected shape: '{"profiles":7}')");
+        e = co_await failure_of(p->async_set_profile("a"));
+        BOOST_REQUIRE(e.has_value());
+        BOOST_TEST(e->code() == make_error_code(client_errc::bad_json));
+        BOOST_TEST(e->diag().client_message.find("PUT /api/profiles/active: llama-swap active profile has an "
+                                                 "unexpected shape") == 0u,
+                   e->diag().client_message);
+    }());
+}
+
 BOOST_AUTO_TEST_CASE(upstream_pass_through_whole_and_streamed)
 {
     asio::io_context ioc;

@@ -4,9 +4,11 @@
 #include <majordomo/registry/router.hpp>
 #include <majordomo/sim/simulator.hpp>
 
+#include "llamaswap/failover.hpp"
 #include "support/run_coro.hpp"
 #include "support/test_server.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
@@ -133,6 +135,26 @@ std::string sse_status(std::string_view models_json)
         escaped += c;
     }
     return "event:message\ndata:{\"type\":\"modelStatus\",\"data\":\"" + escaped + "\"}\n\n";
+}
+
+// The head of a chunked event stream and its first chunk, one modelStatus event.
+std::string events_opening(std::string_view models_json)
+{
+    auto frame = sse_status(models_json);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", frame.size());
+    return "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
+           std::string(size) + frame + "\r\n";
+}
+
+// Takes the router's event-stream connection on `acceptor` and tells it that m is ready.
+asio::awaitable<void> accept_tracker(asio::ip::tcp::acceptor& acceptor, asio::ip::tcp::socket& events)
+{
+    events = co_await acceptor.async_accept(asio::use_awaitable);
+    std::string request;
+    co_await asio::async_read_until(events, asio::dynamic_buffer(request), "\r\n\r\n", asio::use_awaitable);
+    auto out = events_opening(R"([{"id":"m","state":"ready"}])");
+    co_await asio::async_write(events, asio::buffer(out), asio::use_awaitable);
 }
 
 } // namespace
@@ -328,15 +350,7 @@ BOOST_AUTO_TEST_CASE(fails_over_when_a_host_refuses_connections)
     const auto port = acceptor.local_endpoint().port();
     asio::ip::tcp::socket events(ioc);
     asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-        events = co_await acceptor.async_accept(asio::use_awaitable);
-        std::string request;
-        co_await asio::async_read_until(events, asio::dynamic_buffer(request), "\r\n\r\n", asio::use_awaitable);
-        auto frame = sse_status(R"([{"id":"m","state":"ready"}])");
-        char size[16];
-        std::snprintf(size, sizeof size, "%zx\r\n", frame.size());
-        std::string out = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
-        out += size + frame + "\r\n";
-        co_await asio::async_write(events, asio::buffer(out), asio::use_awaitable);
+        co_await accept_tracker(acceptor, events);
         acceptor.close();
     }, asio::detached);
     sim::simulator b(ioc.get_executor(), sim_with({model("m")}));
@@ -370,6 +384,101 @@ BOOST_AUTO_TEST_CASE(fails_over_when_a_host_refuses_connections)
     events.close();
 }
 
+// Host a takes its event stream, then resets every other connection without reading the request:
+// a body larger than the socket buffers cannot be wholly written, so the call never reached a.
+BOOST_AUTO_TEST_CASE(fails_over_when_the_request_cannot_be_written)
+{
+    asio::io_context ioc;
+    asio::ip::tcp::acceptor acceptor(ioc);
+    acceptor.open(asio::ip::tcp::v4());
+    acceptor.set_option(asio::socket_base::receive_buffer_size(4096)); // inherited, so a write backs up
+    acceptor.bind({asio::ip::make_address("127.0.0.1"), 0});
+    acceptor.listen();
+    const auto port = acceptor.local_endpoint().port();
+    asio::ip::tcp::socket events(ioc);
+    std::atomic<int> reset{0};
+    asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+        co_await accept_tracker(acceptor, events);
+        for (;;) {
+            auto [ec, c] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+            if (ec)
+                co_return;
+            c.set_option(asio::socket_base::linger(true, 0));
+            c.close(); // a reset, with the request mostly unread
+            ++reset;
+        }
+    }, asio::detached);
+    auto big = model("m", 0ms, 1e9); // the prompt costs no simulated time
+    sim::simulator b(ioc.get_executor(), sim_with({big}));
+    ls::provider_params ap;
+    ap.base_url = "http://127.0.0.1:" + std::to_string(port);
+    ap.name = "a";
+    auto rp = fast({ap, host(b, "b")});
+    rp.backoff = 2s; // a stays down for the test
+    auto r = ls::make_router(ioc.get_executor(), rp);
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        bool synced = co_await eventually([&] { return all_tracking(*r, "events"); });
+        BOOST_REQUIRE(synced);
+        BOOST_TEST(r->state().loaded_on("m") == std::vector<std::string>{"a"});
+        llm::chat_request req;
+        req.messages = {llm::message::user(std::string(8u << 20, 'x'))}; // beyond what the buffers hold
+        req.max_tokens = 4;
+        auto answer = co_await with_deadline(r->get_model("m")->async_chat(std::move(req)), 20s);
+        BOOST_TEST(!answer.text().empty());
+        auto st = r->state();
+        BOOST_TEST(!st.hosts[0].up);
+        BOOST_TEST(st.hosts[0].failovers == 1u);
+        BOOST_TEST(st.hosts[0].last_error.find("writing request to") != std::string::npos, st.hosts[0].last_error);
+        BOOST_TEST(st.hosts[1].calls == 1u);
+    }());
+    BOOST_TEST(reset.load() >= 1);
+    BOOST_TEST(served(b, "m") == 1u);
+    r->stop();
+    acceptor.close();
+    events.close();
+}
+
+// Failing over reads the transport's request_not_sent, not the wording of the message: a failure
+// flagged as never sent moves on whatever it says, and one after the request went out (a reset,
+// or a timeout found by keep-alive) never does, whatever its code.
+BOOST_AUTO_TEST_CASE(fails_over_by_the_not_sent_flag_alone)
+{
+    auto failure = [](boost::system::error_code ec, std::string what, bool not_sent, int status = 0) {
+        diagnostics d;
+        d.client_message = std::move(what);
+        d.request_not_sent = not_sent;
+        d.http_status = status;
+        return error(ec, std::move(d));
+    };
+    namespace ae = asio::error;
+    auto tls_setup = failure(make_error_code(ae::invalid_argument),
+                             "setting up TLS verification for https://a:1 failed; check the host name in the URL",
+                             true);
+    BOOST_TEST(ls::detail::never_sent(tls_setup));
+    BOOST_TEST(!ls::detail::lost_after_sending(tls_setup));
+    auto refused = failure(make_error_code(ae::connection_refused), "connecting to http://a:1", true);
+    BOOST_TEST(ls::detail::never_sent(refused));
+    auto write = failure(make_error_code(ae::broken_pipe), "writing request to http://a:1/v1/chat/completions", true);
+    BOOST_TEST(ls::detail::never_sent(write));
+    BOOST_TEST(!ls::detail::lost_after_sending(write));
+
+    auto timed_out = failure(make_error_code(ae::timed_out),
+                             "reading response headers from http://a:1/v1/chat/completions", false);
+    BOOST_TEST(!ls::detail::never_sent(timed_out));
+    BOOST_TEST(ls::detail::lost_after_sending(timed_out));
+    auto cut = failure(make_error_code(ae::connection_reset),
+                       "reading response headers from http://a:1/v1/chat/completions", false);
+    BOOST_TEST(!ls::detail::never_sent(cut));
+    BOOST_TEST(ls::detail::lost_after_sending(cut));
+    // A message that merely reads like an unsent request is not one.
+    auto worded = failure(make_error_code(ae::connection_reset), "connecting to the upstream failed", false);
+    BOOST_TEST(!ls::detail::never_sent(worded));
+
+    auto answered = failure(make_api_error(502), "", false, 502);
+    BOOST_TEST(!ls::detail::never_sent(answered));
+    BOOST_TEST(!ls::detail::lost_after_sending(answered));
+}
+
 BOOST_AUTO_TEST_CASE(a_call_cut_after_its_request_is_not_resent_and_the_host_comes_back)
 {
     asio::io_context ioc;
@@ -377,11 +486,8 @@ BOOST_AUTO_TEST_CASE(a_call_cut_after_its_request_is_not_resent_and_the_host_com
     std::atomic<int> chats{0};
     fake.on_request([&](const test::received_request& req, test::exchange& x) -> asio::awaitable<void> {
         if (req.target == "/api/events") {
-            auto frame = sse_status(R"([{"id":"m","state":"ready"}])");
-            char size[16];
-            std::snprintf(size, sizeof size, "%zx\r\n", frame.size());
-            std::string out = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
-            co_await x.async_write_raw(out + size + frame + "\r\n");
+            auto out = events_opening(R"([{"id":"m","state":"ready"}])");
+            co_await x.async_write_raw(out);
             co_await x.async_stall();
         } else if (req.target == "/v1/chat/completions") {
             if (++chats == 1) {

@@ -488,6 +488,137 @@ BOOST_AUTO_TEST_CASE(runtime_faults_cut_and_error_streams)
     }(server));
 }
 
+// Every unstreamed upstream (llama-server's chat, embeddings, completions and rerank, sd-server,
+// whisper.cpp) answers in its own shape, and meets the faults the same way: a cut is Go's empty 502,
+// error_mid_stream is that upstream's own 500, a stall holds the request until an unload cuts it.
+BOOST_AUTO_TEST_CASE(each_upstream_answers_in_its_shape_and_meets_faults_alike)
+{
+    struct upstream_case {
+        std::string model;
+        ms::model_kind kind;
+        std::string target;
+        std::string body;
+        std::string content_type; ///< of the request; "" for JSON
+        std::string answer_type;  ///< of a 200
+        bool llama;               ///< answers with llama-server's Server header
+        std::string failure;      ///< the body of its 500 under error_mid_stream
+        std::string failure_type;
+    };
+    const std::string llama_failure =
+        R"({"error":{"code":500,"message":"simulated upstream failure","type":"server_error"}})";
+    const std::string llama_json = "application/json; charset=utf-8";
+    const std::string upload = "--XB\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nw\r\n"
+                               "--XB\r\nContent-Disposition: form-data; name=\"response_format\"\r\n\r\ntext\r\n"
+                               "--XB\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
+                               "Content-Type: audio/wav\r\n\r\nnot a wav\r\n--XB--\r\n";
+    const std::vector<upstream_case> cases = {
+        {"c", ms::model_kind::chat, "/v1/chat/completions", chat_body("c", false), "", llama_json, true,
+         llama_failure, llama_json},
+        {"c", ms::model_kind::chat, "/v1/completions", R"({"model":"c","prompt":"hi"})", "", llama_json, true,
+         llama_failure, llama_json},
+        {"e", ms::model_kind::embedding, "/v1/embeddings", R"({"model":"e","input":"hi"})", "", llama_json, true,
+         llama_failure, llama_json},
+        {"r", ms::model_kind::reranker, "/v1/rerank", R"({"model":"r","query":"q","documents":["a","b"]})", "",
+         llama_json, true, llama_failure, llama_json},
+        {"r", ms::model_kind::reranker, "/v1/rerank", R"({"model":"r","query":"q","texts":["a"]})", "",
+         llama_json, true, llama_failure, llama_json},
+        {"i", ms::model_kind::image, "/v1/images/generations", R"({"model":"i","prompt":"a fox"})", "",
+         "application/json", false, R"({"error":"generate_image returned no results"})", "application/json"},
+        {"w", ms::model_kind::transcription, "/v1/audio/transcriptions", upload,
+         "multipart/form-data; boundary=XB", "text/plain; charset=utf-8", false,
+         R"({"error":"simulated upstream failure"})", "application/json"},
+    };
+    asio::io_context ioc;
+    ms::simulator_params p;
+    for (auto [id, kind] : {std::pair{"c", ms::model_kind::chat}, std::pair{"e", ms::model_kind::embedding},
+                            std::pair{"r", ms::model_kind::reranker}, std::pair{"i", ms::model_kind::image},
+                            std::pair{"w", ms::model_kind::transcription}}) {
+        p.models.push_back(model(id, 0ms, 2000));
+        p.models.back().kind = kind;
+    }
+    ms::simulator server(ioc.get_executor(), p);
+    run(ioc, server, [](ms::simulator& s, const std::vector<upstream_case>& table) -> asio::awaitable<void> {
+        for (const auto& c : table) {
+            header_vec type;
+            if (!c.content_type.empty())
+                type.emplace_back("Content-Type", c.content_type);
+            std::string what = c.target + " " + c.body.substr(0, 40);
+
+            s.set_fault(c.model, ms::fault::none);
+            auto ok = co_await post(s.port(), c.target, c.body, type);
+            BOOST_TEST(ok.status == 200u, what);
+            BOOST_TEST(ok.header("content-type") == c.answer_type, what);
+            BOOST_TEST((ok.header("server") == "llama.cpp") == c.llama, what);
+
+            s.set_fault(c.model, ms::fault::cut_stream);
+            auto cut = co_await post(s.port(), c.target, c.body, type);
+            BOOST_TEST(cut.status == 502u, what);
+            BOOST_TEST(cut.body.empty(), what);
+            BOOST_TEST(cut.header("content-type").empty(), what);
+
+            s.set_fault(c.model, ms::fault::error_mid_stream);
+            auto err = co_await post(s.port(), c.target, c.body, type);
+            BOOST_TEST(err.status == 500u, what);
+            BOOST_TEST(err.body == c.failure, what);
+            BOOST_TEST(err.header("content-type") == c.failure_type, what);
+            BOOST_TEST((err.header("server") == "llama.cpp") == c.llama, what);
+
+            s.set_fault(c.model, ms::fault::stall);
+            auto ex = co_await asio::this_coro::executor;
+            auto held = std::make_shared<reply>();
+            asio::co_spawn(ex, [](std::uint16_t port, upstream_case uc, header_vec t,
+                                  std::shared_ptr<reply> out) -> asio::awaitable<void> {
+                *out = co_await post(port, uc.target, uc.body, t);
+            }(s.port(), c, type, held), asio::detached);
+            co_await sleep_for(100ms);
+            BOOST_TEST(held->status == 0u, what);
+            co_await post(s.port(), "/api/models/unload/" + c.model, "");
+            while (held->status == 0)
+                co_await sleep_for(10ms);
+            BOOST_TEST(held->status == 502u, what);
+            BOOST_TEST(held->body.empty(), what);
+            s.set_fault(c.model, ms::fault::none);
+        }
+    }(server, cases));
+}
+
+// Streamed text completions meet the faults as chat streams do: a cut ends the body cleanly without
+// [DONE] after some tokens, error_mid_stream adds llama-server's error event first.
+BOOST_AUTO_TEST_CASE(streamed_completions_are_cut_and_errored_like_chat)
+{
+    asio::io_context ioc;
+    ms::simulator_params p;
+    p.models.push_back(model("a", 0ms, 2000));
+    p.models.back().reply = "w1 w2 w3 w4 w5 w6";
+    ms::simulator server(ioc.get_executor(), p);
+    run(ioc, server, [](ms::simulator& s) -> asio::awaitable<void> {
+        const std::string body = R"({"model":"a","prompt":["x","y"],"stream":true})";
+        auto whole = co_await post(s.port(), "/v1/completions", body);
+        BOOST_TEST(whole.status == 200u);
+        BOOST_TEST(whole.header("content-type") == "text/event-stream");
+        BOOST_TEST(whole.header("server") == "llama.cpp");
+        auto all = sse_data(whole.body);
+        BOOST_REQUIRE(all.size() == 6u * 2 + 2 + 1);
+        BOOST_TEST(all.back() == "[DONE]");
+
+        s.set_fault("a", ms::fault::cut_stream);
+        auto cut = co_await post(s.port(), "/v1/completions", body);
+        BOOST_TEST(cut.status == 200u);
+        auto events = sse_data(cut.body);
+        BOOST_TEST(events.size() == 6u); // half of the twelve tokens
+        BOOST_TEST(cut.body.find("[DONE]") == std::string::npos);
+
+        s.set_fault("a", ms::fault::error_mid_stream);
+        auto err = co_await post(s.port(), "/v1/completions", body);
+        BOOST_TEST(err.status == 200u);
+        events = sse_data(err.body);
+        BOOST_REQUIRE(events.size() == 7u);
+        BOOST_TEST(events.back() ==
+                   R"({"error":{"code":500,"message":"simulated upstream failure","type":"server_error"}})");
+        BOOST_TEST(err.body.find("[DONE]") == std::string::npos);
+    }(server));
+}
+
 BOOST_AUTO_TEST_CASE(images_are_real_pngs)
 {
     asio::io_context ioc;
