@@ -1,5 +1,6 @@
 // The SSE parser gives the same events, errors, last event ID and retry however its input
-// is split: whole, one byte at a time, and at points the fuzzer picks.
+// is split: whole, one byte at a time, and at points the fuzzer picks; and whether events
+// are copied or borrowed from the input (parser_params::borrow_input).
 //
 // Input: the event stream, then a trailer that FuzzedDataProvider reads from the back:
 // the last byte sets the event size limit (0: the default, n: 4n bytes), the one before
@@ -35,12 +36,16 @@ struct outcome {
     bool operator==(const outcome&) const = default;
 };
 
-// Feeds `pieces` in order, taking every event, then finishes the stream.
-outcome run(std::size_t limit, const std::vector<std::string_view>& pieces, std::string_view all)
+// Feeds `pieces` in order, taking every event, then finishes the stream. A borrowing parser
+// is fed copies that are scribbled over once fed, as a reused read buffer is.
+outcome run(std::size_t limit, const std::vector<std::string_view>& pieces, std::string_view all, bool borrow = false)
 {
-    parser p({.max_event_size = limit});
+    parser p({.max_event_size = limit, .borrow_input = borrow});
     outcome out;
-    for (auto piece : pieces) {
+    std::string copy;
+    for (auto original : pieces) {
+        copy.assign(original);
+        std::string_view piece = borrow ? std::string_view(copy) : original;
         while (!out.failed) {
             boost::system::error_code ec;
             const std::size_t used = p.feed(piece, ec);
@@ -64,6 +69,7 @@ outcome run(std::size_t limit, const std::vector<std::string_view>& pieces, std:
             if (piece.empty())
                 break;
         }
+        std::fill(copy.begin(), copy.end(), 'Z');
     }
     p.finish();
     out.last_event_id = p.last_event_id();
@@ -112,5 +118,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     pieces.push_back(all.substr(from));
     if (const outcome split = run(limit, pieces, all); !(split == whole))
         mismatch("split at chosen points", whole, split, all);
+    if (const outcome borrowed = run(limit, pieces, all, true); !(borrowed == whole))
+        mismatch("split at chosen points to a borrowing parser", whole, borrowed, all);
+    if (const outcome borrowed = run(limit, bytes, all, true); !(borrowed == whole))
+        mismatch("one byte at a time to a borrowing parser", whole, borrowed, all);
     return 0;
 }
