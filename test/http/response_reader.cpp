@@ -93,6 +93,44 @@ reader_limits limits_of(std::size_t header_limit)
     return l;
 }
 
+struct view_result {
+    boost::system::error_code ec;
+    std::string body;
+    bool done = false;        // the reader said the body ended
+    std::size_t left = 0;     // bytes the stream still held
+    std::size_t capacity = 0; // the read buffer's largest capacity
+};
+
+// Reads `bytes` through async_read_view to the body's end, the buffer starting at 1 KiB.
+view_result read_views(const std::string& bytes, memory_stream::piece_sizes sizes,
+                       reader_limits limits = limits_of(1024))
+{
+    asio::io_context ioc;
+    memory_stream stream(ioc.get_executor(), bytes, std::move(sizes));
+    view_result r;
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            boost::beast::flat_buffer buffer(limits.header_limit);
+            buffer.reserve(1024);
+            reader_type reader(limits);
+            r.ec = co_await reader.async_read_head(stream, buffer);
+            while (!r.ec) {
+                auto [ec, piece] = co_await reader.async_read_view(stream, buffer);
+                r.ec = ec;
+                r.capacity = std::max(r.capacity, buffer.capacity());
+                if (piece.empty())
+                    break;
+                r.body += piece;
+            }
+            r.done = !r.ec && reader.is_done();
+        },
+        asio::detached);
+    ioc.run();
+    r.left = stream.remaining();
+    return r;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(http)
@@ -267,38 +305,16 @@ BOOST_AUTO_TEST_CASE(a_last_chunk_arriving_a_byte_at_a_time_after_its_line)
         {"5\r\nhello\r\n000;x=1\r\n\r\n", 17, "hello"},
     };
     for (const auto& c : cases) {
-        const std::string bytes = head + c.body;
-        asio::io_context ioc;
         bool first = true;
-        memory_stream stream(ioc.get_executor(), bytes, [&] {
+        const auto r = read_views(head + c.body, [&] {
             const std::size_t n = first ? head.size() + c.whole : 1;
             first = false;
             return n;
         });
-        std::string body;
-        boost::system::error_code ec;
-        bool done = false;
-        asio::co_spawn(
-            ioc,
-            [&]() -> asio::awaitable<void> {
-                boost::beast::flat_buffer buffer(1024);
-                reader_type reader(limits_of(1024));
-                ec = co_await reader.async_read_head(stream, buffer);
-                while (!ec && !reader.is_done()) {
-                    auto [vec, piece] = co_await reader.async_read_view(stream, buffer);
-                    ec = vec;
-                    body += piece;
-                    if (piece.empty())
-                        break;
-                }
-                done = reader.is_done();
-            },
-            asio::detached);
-        ioc.run();
-        BOOST_TEST(!ec, c.body << ": " << ec.message());
-        BOOST_TEST(done, c.body);
-        BOOST_TEST(body == c.decoded, c.body);
-        BOOST_TEST(stream.remaining() == 0u, c.body);
+        BOOST_TEST(!r.ec, c.body << ": " << r.ec.message());
+        BOOST_TEST(r.done, c.body);
+        BOOST_TEST(r.body == c.decoded, c.body);
+        BOOST_TEST(r.left == 0u, c.body);
     }
 }
 
@@ -324,32 +340,13 @@ BOOST_AUTO_TEST_CASE(views_add_up_to_the_body_in_every_piece_size_and_framing)
     };
     for (const auto& response : responses)
         for (std::size_t piece = 0; piece <= 64; ++piece) {
-            asio::io_context ioc;
             memory_stream::piece_sizes sizes;
             if (piece)
                 sizes = [piece] { return piece; };
-            memory_stream stream(ioc.get_executor(), response, sizes);
-            std::string body;
-            boost::system::error_code ec;
-            asio::co_spawn(
-                ioc,
-                [&]() -> asio::awaitable<void> {
-                    boost::beast::flat_buffer buffer(1024);
-                    reader_type reader(limits_of(1024));
-                    ec = co_await reader.async_read_head(stream, buffer);
-                    for (;;) {
-                        auto [vec, piece_read] = co_await reader.async_read_view(stream, buffer);
-                        ec = vec;
-                        if (ec || piece_read.empty())
-                            break;
-                        body += piece_read;
-                    }
-                    BOOST_TEST(reader.is_done());
-                },
-                asio::detached);
-            ioc.run();
-            BOOST_TEST(!ec, "pieces of " << piece << ": " << ec.message());
-            BOOST_TEST(body == payload, "pieces of " << piece << ", " << response.substr(0, 50));
+            const auto r = read_views(response, sizes);
+            BOOST_TEST(!r.ec, "pieces of " << piece << ": " << r.ec.message());
+            BOOST_TEST(r.done);
+            BOOST_TEST(r.body == payload, "pieces of " << piece << ", " << response.substr(0, 50));
         }
 }
 
@@ -359,40 +356,19 @@ BOOST_AUTO_TEST_CASE(the_read_buffer_grows_only_while_reads_fill_it)
 {
     const std::string body(64 * 1024, 'x');
     const std::string response = "HTTP/1.1 200 OK\r\nContent-Length: 65536\r\n\r\n" + body;
+    reader_limits limits = limits_of(64 * 1024);
+    limits.max_read_size = 8 * 1024;
     for (std::size_t piece : {0, 100, 600}) {
-        asio::io_context ioc;
         memory_stream::piece_sizes sizes;
         if (piece)
             sizes = [piece] { return piece; };
-        memory_stream stream(ioc.get_executor(), response, sizes);
-        std::size_t read = 0;
-        std::size_t capacity = 0;
-        asio::co_spawn(
-            ioc,
-            [&]() -> asio::awaitable<void> {
-                boost::beast::flat_buffer buffer(64 * 1024);
-                buffer.reserve(1024);
-                reader_limits limits = limits_of(64 * 1024);
-                limits.max_read_size = 8 * 1024;
-                reader_type reader(limits);
-                auto ec = co_await reader.async_read_head(stream, buffer);
-                BOOST_TEST(!ec);
-                for (;;) {
-                    auto [vec, got] = co_await reader.async_read_view(stream, buffer);
-                    BOOST_TEST(!vec);
-                    if (vec || got.empty())
-                        break;
-                    read += got.size();
-                    capacity = std::max(capacity, buffer.capacity());
-                }
-            },
-            asio::detached);
-        ioc.run();
-        BOOST_TEST(read == body.size());
+        const auto r = read_views(response, sizes, limits);
+        BOOST_TEST(!r.ec);
+        BOOST_TEST(r.body.size() == body.size());
         if (piece == 0)
-            BOOST_TEST(capacity == 8u * 1024, "a flood grows the buffer to max_read_size, no further: " << capacity);
+            BOOST_TEST(r.capacity == 8u * 1024, "a flood grows the buffer to max_read_size, no further: " << r.capacity);
         else
-            BOOST_TEST(capacity == 1024u, "pieces of " << piece << " leave the buffer as it began: " << capacity);
+            BOOST_TEST(r.capacity == 1024u, "pieces of " << piece << " leave the buffer as it began: " << r.capacity);
     }
 }
 
