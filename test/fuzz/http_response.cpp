@@ -8,7 +8,8 @@
 //  - try_finish() says the body ended only when reading it would give no byte and no error;
 //  - the idle age is at most the maximum, and zero for HTTP/1.0.
 //
-// Input: a config byte (header limit, body limit, HEAD, read size), a split byte, the response.
+// Input: a config byte (header limit, body limit, HEAD, read size, most bytes per read), a
+// split byte, the response. Bodies are read by copying and in place (async_read_view).
 #include "check.hpp"
 
 #include "http/response_reader.hpp"
@@ -64,7 +65,7 @@ constexpr auto max_idle = seconds(15);
 
 // Reads the response to its end (or, with `finish_early`, only tries to finish it after the
 // head); `finished` receives what try_finish said.
-asio::awaitable<outcome> read(memory_stream& stream, const config& cfg, bool finish_early, bool& finished)
+asio::awaitable<outcome> read(memory_stream& stream, const config& cfg, bool finish_early, bool& finished, bool views)
 {
     outcome o;
     boost::beast::flat_buffer buffer(cfg.limits.header_limit);
@@ -82,6 +83,18 @@ asio::awaitable<outcome> read(memory_stream& stream, const config& cfg, bool fin
         o.done = finished;
         co_return o;
     }
+    if (views) { // in place: the pieces must add up to what copying reads
+        for (;;) {
+            auto [ec, piece] = co_await r.async_read_view(stream, buffer);
+            if (ec)
+                o.ec = ec;
+            if (ec || piece.empty())
+                break;
+            o.body.append(piece);
+        }
+        o.done = r.is_done();
+        co_return o;
+    }
     std::string out(cfg.read_size, '\0');
     while (!r.is_done()) {
         auto [ec, n] = co_await r.async_read_some(stream, buffer, out);
@@ -95,13 +108,14 @@ asio::awaitable<outcome> read(memory_stream& stream, const config& cfg, bool fin
     co_return o;
 }
 
-outcome run(std::string_view response, const config& cfg, unsigned seed, bool finish_early, bool& finished)
+outcome run(std::string_view response, const config& cfg, unsigned seed, bool finish_early, bool& finished,
+            bool views = false)
 {
     asio::io_context ioc;
     memory_stream stream(ioc.get_executor(), response, pieces(seed));
     outcome result;
     std::exception_ptr failure;
-    asio::co_spawn(ioc, read(stream, cfg, finish_early, finished), [&](std::exception_ptr e, outcome o) {
+    asio::co_spawn(ioc, read(stream, cfg, finish_early, finished, views), [&](std::exception_ptr e, outcome o) {
         failure = e;
         result = std::move(o);
     });
@@ -138,6 +152,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         cfg.limits.body_limit = 100;
     cfg.limits.head_only = (data[0] & 8) != 0;
     cfg.read_size = read_sizes[(data[0] >> 4) & 3];
+    static constexpr std::array<std::size_t, 4> max_read_sizes{8192, 512, 1024, 64};
+    cfg.limits.max_read_size = max_read_sizes[(data[0] >> 6) & 3];
     const unsigned seed = 1 + data[1] % 32;
     const std::string_view response(reinterpret_cast<const char*>(data) + 2, size - 2);
 
@@ -148,6 +164,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // for that end, so a malformed line read in pieces shows as a truncated response.
     if (whole.ec.failed() != split.ec.failed() || (!whole.ec && !(whole == split)))
         fail("read whole: " + describe(whole) + "; in pieces: " + describe(split), response);
+    const auto viewed = run(response, cfg, seed, false, unused, true);
+    if (whole.ec.failed() != viewed.ec.failed() || (!whole.ec && !(whole == viewed)))
+        fail("read whole: " + describe(whole) + "; in place, in pieces: " + describe(viewed), response);
 
     const auto& e = whole.ec;
     if (e && &e.category() != &majordomo::http::get_http_category())
