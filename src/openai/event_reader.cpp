@@ -19,23 +19,29 @@ event_reader::event_reader(http::response_stream body, sse::parser_params params
 {
 }
 
+std::optional<sse::event> event_reader::try_next()
+{
+    while (pos_ < piece_.size()) {
+        boost::system::error_code ec;
+        pos_ += parser_.feed(piece_.substr(pos_), ec);
+        if (ec) {
+            body_.close();
+            throw error(ec, "parsing the event stream");
+        }
+        if (parser_.has_event()) {
+            event_end_ = pos_;
+            tail_.clear();
+            return parser_.current();
+        }
+    }
+    return std::nullopt;
+}
+
 boost::asio::awaitable<std::optional<sse::event>> event_reader::async_next()
 {
     for (;;) {
-        if (pos_ < piece_.size()) {
-            boost::system::error_code ec;
-            pos_ += parser_.feed(piece_.substr(pos_), ec);
-            if (ec) {
-                body_.close();
-                throw error(ec, "parsing the event stream");
-            }
-            if (parser_.has_event()) {
-                event_end_ = pos_;
-                tail_.clear();
-                co_return parser_.current();
-            }
-            continue;
-        }
+        if (auto ev = try_next())
+            co_return ev;
         // Keep what followed the last event: it is the tail if the body ends here.
         if (event_end_ < piece_.size() && tail_.size() < tail_limit)
             tail_.append(piece_.substr(event_end_, tail_limit - tail_.size()));

@@ -22,6 +22,10 @@ public:
     /// whole in what was read is handed over where it lies, in the connection's buffer.
     boost::asio::awaitable<std::optional<sse::event>> async_next();
 
+    /// The next event if a whole one is already buffered, without I/O or a coroutine;
+    /// nullopt when async_next() must read. Same validity and errors as async_next().
+    std::optional<sse::event> try_next();
+
     /// Bytes after the last event at the end of the body, bounded: what a server wrote
     /// without SSE framing (llama-swap appends a raw JSON error body to a 200 stream).
     const std::string& unframed_tail() const noexcept { return tail_; }
