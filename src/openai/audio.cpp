@@ -158,12 +158,15 @@ void check_speech(const audio::speech_request& req)
 
 // A 2xx speech answer must be audio: JSON or text is an error the server put in the body, or a
 // server that does not speak.
-asio::awaitable<void> expect_audio(http::response_stream& s, const detail::call_context& ctx)
+bool is_audio(const http::response_stream& s)
 {
     auto type = s.headers().find("content-type");
-    bool json_or_text = type.find("json") != std::string_view::npos || type.substr(0, 5) == "text/";
-    if (!json_or_text)
-        co_return;
+    return type.find("json") == std::string_view::npos && type.substr(0, 5) != "text/";
+}
+
+asio::awaitable<void> reject_audio(http::response_stream& s, const detail::call_context& ctx)
+{
+    auto type = s.headers().find("content-type");
     auto body = co_await s.async_read_all();
     if (detail::unframed_error(body))
         detail::throw_stream_error(ctx, body);
@@ -277,7 +280,7 @@ detail::call_spec speech_spec(const audio::speech_request& req)
     spec.body = detail::encode_speech_request(req);
     spec.accept = "*/*";
     spec.model = req.model;
-    spec.check = expect_audio;
+    spec.check = {is_audio, reject_audio};
     return spec;
 }
 
@@ -294,11 +297,11 @@ asio::awaitable<audio::transcription> provider::async_transcribe(audio::transcri
     detail::call_spec spec;
     spec.path = "/audio/transcriptions";
     spec.body = std::move(form.body);
-    spec.content_type = std::move(form.content_type);
+    spec.content_type = form.content_type; // a view: form outlives the call
     spec.model = req.model;
     if (req.response_format == "text" || req.response_format == "srt" || req.response_format == "vtt")
         spec.accept = "text/plain, application/json";
-    auto a = co_await detail::async_call(*self, spec, req.call);
+    auto a = co_await detail::async_call(*self, std::move(spec), req.call);
     auto out = detail::decode_with(*self, req.model,
                                    [&] { return detail::decode_transcription(req.response_format, a.r.body); });
     out.call = detail::whole_timings(a);
@@ -309,8 +312,8 @@ asio::awaitable<audio::speech_result> provider::async_speech(audio::speech_reque
 {
     auto self = impl_;
     check_speech(req);
-    const auto spec = speech_spec(req);
-    auto o = co_await detail::async_open(*self, spec, req.call);
+    auto spec = speech_spec(req);
+    auto o = co_await detail::async_open(*self, std::move(spec), req.call);
     audio::speech_result out;
     out.content_type = std::string(o.body.headers().find("content-type"));
     // The body is the rest of the whole answer: bounded by total.
@@ -328,8 +331,8 @@ asio::awaitable<audio::speech_stream> provider::async_speech_stream(audio::speec
 {
     auto self = impl_;
     check_speech(req);
-    const auto spec = speech_spec(req);
-    auto o = co_await detail::async_open(*self, spec, req.call);
+    auto spec = speech_spec(req);
+    auto o = co_await detail::async_open(*self, std::move(spec), req.call);
     co_return audio::speech_stream(std::make_unique<speech_source>(std::move(o), self->params.name, req.model));
 }
 

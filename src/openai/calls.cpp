@@ -29,19 +29,20 @@ provider::impl::impl(asio::any_io_executor ex, provider_params p)
 
 namespace detail {
 
-http::request make_request(const provider::impl& p, const call_spec& spec)
+http::request make_request(const provider::impl& p, const call_spec& spec, std::string body)
 {
     http::request r;
-    r.method = spec.method;
-    r.url = p.base + spec.path;
+    r.method = std::string(spec.method);
+    r.url = p.base;
+    r.url += spec.path;
     if (p.params.api_key)
         r.headers.push_back({"Authorization", "Bearer " + *p.params.api_key});
-    if (!spec.body.empty())
-        r.headers.push_back({"Content-Type", spec.content_type});
-    r.headers.push_back({"Accept", spec.accept});
+    if (!body.empty())
+        r.headers.push_back({"Content-Type", std::string(spec.content_type)});
+    r.headers.push_back({"Accept", std::string(spec.accept)});
     for (const auto& f : p.params.extra_headers)
         r.headers.set(f.name, f.value);
-    r.body = spec.body;
+    r.body = std::move(body);
     return r;
 }
 
@@ -79,13 +80,13 @@ asio::awaitable<answered> async_call(http::client& http, http::request req, call
     co_return answered{std::move(*out), attempts};
 }
 
-asio::awaitable<answered> async_call(const provider::impl& p, const call_spec& spec, const llm::call_params& cp)
+// Not a coroutine: the call below keeps what it needs (ctx views the provider and the
+// caller's model, both alive until it completes).
+asio::awaitable<answered> async_call(const provider::impl& p, call_spec spec, const llm::call_params& cp)
 {
     const call_context ctx{p.params.name, spec.model, p.base};
     check_ready(ctx, p.base, p.params.api_key);
-    auto req = make_request(p, spec);
-    auto a = co_await async_call(p.http, std::move(req), ctx, p.params.retry, cp);
-    co_return a;
+    return async_call(p.http, make_request(p, spec, std::move(spec.body)), ctx, p.params.retry, cp);
 }
 
 llm::call_timings whole_timings(const answered& a)
@@ -104,32 +105,37 @@ llm::call_timings opened::timings() const
     return t;
 }
 
-asio::awaitable<opened> async_open(const provider::impl& p, const call_spec& spec, const llm::call_params& cp)
+asio::awaitable<opened> async_open(const provider::impl& p, call_spec spec, const llm::call_params& cp)
 {
     const call_context ctx{p.params.name, spec.model, p.base};
     check_ready(ctx, p.base, p.params.api_key);
     const call_plan pl(cp, p.params.retry);
     const llm::detail::call_names names{ctx.provider, ctx.model, ctx.origin};
-    const auto req = make_request(p, spec);
-    const auto check = spec.check;
     // Everything up to a usable stream is one attempt, bounded by the opening phase.
     auto open_one = [&]() -> asio::awaitable<http::response_stream> {
-        auto s = co_await p.http.async_open(req);
+        auto open = p.http.async_open(make_request(p, spec, spec.body));
+        auto s = co_await std::move(open);
         if (s.status() / 100 != 2) {
             auto err = co_await s.async_read_all();
             throw_api_error(ctx, s.status(), s.headers(), err);
         }
-        if (check)
-            co_await check(s, ctx);
+        if (spec.check.usable && !spec.check.usable(s))
+            co_await spec.check.reject(s, ctx);
         co_return s;
     };
     std::optional<http::response_stream> got;
     std::function<asio::awaitable<void>()> attempt = [&]() -> asio::awaitable<void> {
         auto op = open_one();
-        auto s = co_await llm::detail::async_within(std::move(op), pl.phases.opening(), names);
+        const auto bound = pl.phases.opening();
+        if (!bound) {
+            auto s = co_await std::move(op);
+            got = std::move(s);
+            co_return;
+        }
+        auto s = co_await llm::detail::async_within(std::move(op), bound, names);
         got = std::move(s);
     };
-    const llm::detail::retry_call rc{pl.retry, req.method, pl.phases.retry_bound()};
+    const llm::detail::retry_call rc{pl.retry, spec.method, pl.phases.retry_bound()};
     const int attempts = co_await llm::detail::async_retry(rc, std::move(attempt));
     co_return opened{std::move(*got), attempts, pl.start, pl.phases};
 }
@@ -155,11 +161,16 @@ std::optional<std::string> unframed_error(std::string_view tail)
     return std::nullopt;
 }
 
-asio::awaitable<void> expect_event_stream(http::response_stream& s, const call_context& ctx)
+namespace {
+
+bool is_event_stream(const http::response_stream& s)
+{
+    return s.headers().find("content-type").find("text/event-stream") != std::string_view::npos;
+}
+
+asio::awaitable<void> reject_event_stream(http::response_stream& s, const call_context& ctx)
 {
     auto type = s.headers().find("content-type");
-    if (type.find("text/event-stream") != std::string_view::npos)
-        co_return;
     auto text = co_await s.async_read_all();
     if (unframed_error(text))
         throw_stream_error(ctx, text);
@@ -169,6 +180,10 @@ asio::awaitable<void> expect_event_stream(http::response_stream& s, const call_c
     d.client_message = "expected text/event-stream, got '" + std::string(type.substr(0, 100)) + "'";
     throw error(make_error_code(client_errc::unexpected_content_type), std::move(d));
 }
+
+} // namespace
+
+const open_check event_stream_check{is_event_stream, reject_event_stream};
 
 } // namespace detail
 } // namespace majordomo::openai

@@ -38,21 +38,27 @@ namespace detail {
 
 using clock = llm::call_timings::clock;
 
-/// Checks a 2xx streamed answer before it is handed out (its Content-Type, say).
-using open_check = boost::asio::awaitable<void> (*)(http::response_stream&, const call_context&);
-
-struct call_spec {
-    std::string method = "POST";
-    std::string path; ///< below the base URL, e.g. "/completions"
-    std::string body;
-    std::string content_type = "application/json"; ///< sent when the body is not empty
-    std::string accept = "application/json";
-    std::string_view model;
-    /// async_open only: runs within the opening phase; its failure is retried as any other.
-    open_check check = nullptr;
+/// Checks a 2xx streamed answer before async_open hands it out: `usable` looks at its headers
+/// (no coroutine when they are right); when they are not, `reject` reads the body and throws
+/// the error it holds. Both run within the opening phase, and a failure is retried as any other.
+struct open_check {
+    bool (*usable)(const http::response_stream&) = nullptr;
+    boost::asio::awaitable<void> (*reject)(http::response_stream&, const call_context&) = nullptr;
 };
 
-http::request make_request(const provider::impl& p, const call_spec& spec);
+/// One request; the views must outlive the call.
+struct call_spec {
+    std::string_view method = "POST";
+    std::string_view path; ///< below the base URL, e.g. "/completions"
+    std::string body;
+    std::string_view content_type = "application/json"; ///< sent when the body is not empty
+    std::string_view accept = "application/json";
+    std::string_view model;
+    open_check check; ///< async_open only
+};
+
+/// The request of `spec` with `body` (spec.body, copied or moved).
+http::request make_request(const provider::impl& p, const call_spec& spec, std::string body);
 
 /// A 2xx answer and the requests it took.
 struct answered {
@@ -67,8 +73,7 @@ boost::asio::awaitable<answered> async_call(http::client& http, http::request re
                                             const llm::retry_params& retry, const llm::call_params& cp);
 
 /// async_call on the provider: fails before sending without a base URL or with a blank key.
-boost::asio::awaitable<answered> async_call(const provider::impl& p, const call_spec& spec,
-                                            const llm::call_params& cp);
+boost::asio::awaitable<answered> async_call(const provider::impl& p, call_spec spec, const llm::call_params& cp);
 
 /// A whole answer's timings: its tokens came with its headers.
 llm::call_timings whole_timings(const answered& a);
@@ -86,8 +91,7 @@ struct opened {
 
 /// Sends until a 2xx answer's headers arrived (and spec.check passed), retried and bounded
 /// as async_call; once it returns, nothing is sent again.
-boost::asio::awaitable<opened> async_open(const provider::impl& p, const call_spec& spec,
-                                          const llm::call_params& cp);
+boost::asio::awaitable<opened> async_open(const provider::impl& p, call_spec spec, const llm::call_params& cp);
 
 /// Runs a sans-io decoder; its errors gain the provider, model and origin.
 template <class Decode>
@@ -108,23 +112,22 @@ auto decode_with(const provider::impl& p, std::string_view model, Decode&& f) ->
 /// after loading frames, llama.cpp's older `error:` line), as `{"error":...}` text.
 std::optional<std::string> unframed_error(std::string_view tail);
 
-/// An open_check: a 2xx stream must be text/event-stream; otherwise throws the error its
-/// body holds or client_errc::unexpected_content_type.
-boost::asio::awaitable<void> expect_event_stream(http::response_stream& s, const call_context& ctx);
+/// The open_check of SSE streams: a 2xx answer must be text/event-stream; otherwise the error
+/// its body holds, or client_errc::unexpected_content_type.
+extern const open_check event_stream_check;
 
-/// Stream sources beyond async_next: chat's decoding into the caller's reused chunk.
-template <class Source, class Derived>
-class source_base : public Source {};
-
-template <class Derived>
-class source_base<llm::chat_stream::source, Derived> : public llm::chat_stream::source {
+/// A stream source that decodes into a caller's chunk: `Source` plus async_next_into, which
+/// chat_stream::source declares itself (async_next_view reuses its chunk through it) and other
+/// sources gain here, for sse_source's own use.
+template <class Source, class Chunk>
+class source_base : public Source {
 public:
-    // Not a coroutine: the awaitable of async_pull is handed on, no frame of its own.
-    boost::asio::awaitable<const llm::chat_chunk*> async_next_into(llm::chat_chunk& out) final
-    {
-        return static_cast<Derived*>(this)->async_pull(out);
-    }
+    /// Decodes the next chunk into `out`: &out, or nullptr at the terminator.
+    virtual boost::asio::awaitable<const Chunk*> async_next_into(Chunk& out) = 0;
 };
+
+template <>
+class source_base<llm::chat_stream::source, llm::chat_chunk> : public llm::chat_stream::source {};
 
 /// A pulled `data:`-framed stream ending at `data: [DONE]`, under its call's phase deadlines.
 /// Any failure (an error event, a bad chunk, a truncated or broken body, a phase deadline,
@@ -136,7 +139,7 @@ public:
 /// whether it holds a real token (the first marks first_token), `Decode::what` names the
 /// operation in errors. One Decode lives as long as the stream.
 template <class Source, class Decode>
-class sse_source final : public source_base<Source, sse_source<Source, Decode>> {
+class sse_source final : public source_base<Source, typename Decode::chunk> {
 public:
     using chunk = typename Decode::chunk;
 
@@ -152,7 +155,7 @@ public:
     boost::asio::awaitable<std::optional<chunk>> async_next() override
     {
         chunk c;
-        const chunk* got = co_await async_pull(c);
+        const chunk* got = co_await async_next_into(c);
         if (!got)
             co_return std::nullopt;
         co_return std::optional<chunk>(std::move(c));
@@ -160,8 +163,9 @@ public:
 
     const llm::call_timings& timings() const noexcept override { return timings_; }
 
-    /// The next chunk decoded into `out`: &out, or nullptr at the terminator.
-    boost::asio::awaitable<const chunk*> async_pull(chunk& out)
+    // The one coroutine per chunk above read_next: chat's hot path (async_next_view) calls it
+    // straight through the vtable (see chat.cpp on keeping it cheap).
+    boost::asio::awaitable<const chunk*> async_next_into(chunk& out) override
     {
         namespace asio = boost::asio;
         if (busy_)

@@ -212,7 +212,7 @@ asio::awaitable<llm::completion_response> provider::async_complete(llm::completi
     spec.path = "/completions";
     spec.body = detail::encode_completion_request(req, false);
     spec.model = req.model;
-    auto a = co_await detail::async_call(*self, spec, req.call);
+    auto a = co_await detail::async_call(*self, std::move(spec), req.call);
     auto out = detail::decode_with(*self, req.model, [&] { return detail::decode_completion_response(a.r.body); });
     out.call = detail::whole_timings(a);
     co_return out;
@@ -227,8 +227,8 @@ asio::awaitable<llm::completion_stream> provider::async_complete_stream(llm::com
     spec.body = detail::encode_completion_request(req, true);
     spec.accept = "text/event-stream";
     spec.model = req.model;
-    spec.check = detail::expect_event_stream;
-    auto o = co_await detail::async_open(*self, spec, req.call);
+    spec.check = detail::event_stream_check;
+    auto o = co_await detail::async_open(*self, std::move(spec), req.call);
     co_return llm::completion_stream(
         std::make_unique<completion_source>(std::move(o), self->params.max_event_size, self->params.name, req.model));
 }

@@ -1,10 +1,9 @@
 #include "openai/api_error.hpp"
 #include "openai/calls.hpp"
+#include "openai/chat.hpp"
 #include "openai/decoding.hpp"
 
 #include <majordomo/error.hpp>
-#include <majordomo/llm/chunk_decoder.hpp>
-#include <majordomo/llm/json_codec.hpp>
 #include <majordomo/openai/provider.hpp>
 
 #include <boost/json/serialize.hpp>
@@ -16,45 +15,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
-
-// Chat's decode step: into the caller's chunk, through one decoder per stream whose parser
-// and buffers stay warm across its chunks.
-struct chat_decode {
-    using chunk = llm::chat_chunk;
-    static constexpr const char* what = "chat_stream::async_next";
-
-    void decode(std::string_view data, chunk& out) { decoder.decode(data, out); }
-    static bool has_output(const chunk& c) noexcept { return c.has_output(); }
-
-    llm::chunk_decoder decoder;
-};
-
-using stream_source = detail::sse_source<llm::chat_stream::source, chat_decode>;
-
-asio::awaitable<llm::chat_response> async_chat(std::shared_ptr<provider::impl> self, llm::chat_request req)
-{
-    detail::call_spec spec;
-    spec.path = "/chat/completions";
-    spec.body = llm::encode_chat_request(req, {.stream = false, .legacy_max_tokens = self->params.legacy_max_tokens});
-    spec.model = req.model;
-    auto a = co_await detail::async_call(*self, spec, req.call);
-    auto resp = detail::decode_with(*self, req.model, [&] { return llm::decode_chat_response(a.r.body); });
-    resp.call = detail::whole_timings(a);
-    co_return resp;
-}
-
-asio::awaitable<llm::chat_stream> async_chat_stream(std::shared_ptr<provider::impl> self, llm::chat_request req)
-{
-    detail::call_spec spec;
-    spec.path = "/chat/completions";
-    spec.body = llm::encode_chat_request(req, {.stream = true, .legacy_max_tokens = self->params.legacy_max_tokens});
-    spec.accept = "text/event-stream";
-    spec.model = req.model;
-    spec.check = detail::expect_event_stream;
-    auto o = co_await detail::async_open(*self, spec, req.call);
-    co_return llm::chat_stream(
-        std::make_unique<stream_source>(std::move(o), self->params.max_event_size, self->params.name, req.model));
-}
 
 class model_handle final : public llm::model {
 public:
@@ -68,13 +28,13 @@ public:
     asio::awaitable<llm::chat_response> async_chat(llm::chat_request req) override
     {
         apply(req);
-        return openai::async_chat(p_, std::move(req));
+        return detail::async_chat(p_, std::move(req));
     }
 
     asio::awaitable<llm::chat_stream> async_chat_stream(llm::chat_request req) override
     {
         apply(req);
-        return openai::async_chat_stream(p_, std::move(req));
+        return detail::async_chat_stream(p_, std::move(req));
     }
 
 private:
@@ -113,12 +73,12 @@ std::shared_ptr<llm::model> provider::get_model(std::string id, llm::model_optio
 
 asio::awaitable<llm::chat_response> provider::async_chat(llm::chat_request req)
 {
-    return openai::async_chat(impl_, std::move(req));
+    return detail::async_chat(impl_, std::move(req));
 }
 
 asio::awaitable<llm::chat_stream> provider::async_chat_stream(llm::chat_request req)
 {
-    return openai::async_chat_stream(impl_, std::move(req));
+    return detail::async_chat_stream(impl_, std::move(req));
 }
 
 asio::awaitable<std::vector<model_entry>> provider::async_list_models()
@@ -128,7 +88,7 @@ asio::awaitable<std::vector<model_entry>> provider::async_list_models()
     spec.method = "GET";
     spec.path = "/models";
     const llm::call_params cp;
-    auto a = co_await detail::async_call(*self, spec, cp);
+    auto a = co_await detail::async_call(*self, std::move(spec), cp);
     co_return detail::decode_with(*self, {}, [&] { return detail::decode_model_list(a.r.body); });
 }
 
@@ -150,7 +110,7 @@ asio::awaitable<embedding_response> provider::async_embed(embedding_request req)
     spec.path = "/embeddings";
     spec.body = json::serialize(body);
     spec.model = req.model;
-    auto a = co_await detail::async_call(*self, spec, req.call);
+    auto a = co_await detail::async_call(*self, std::move(spec), req.call);
     auto out = detail::decode_with(*self, req.model,
                                    [&] { return detail::decode_embeddings(a.r.body, req.input.size()); });
     out.call = detail::whole_timings(a);

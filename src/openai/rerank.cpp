@@ -129,7 +129,7 @@ asio::awaitable<llm::rerank_response> provider::async_rerank(llm::rerank_request
     spec.path = "/rerank";
     spec.body = detail::encode_rerank_request(req);
     spec.model = req.model;
-    auto a = co_await detail::async_call(*self, spec, req.call);
+    auto a = co_await detail::async_call(*self, std::move(spec), req.call);
     auto out = detail::decode_with(*self, req.model,
                                    [&] { return detail::decode_rerank_response(a.r.body, req.documents.size()); });
     out.call = detail::whole_timings(a);
