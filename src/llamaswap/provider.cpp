@@ -1,6 +1,6 @@
 #include "openai/api_error.hpp"
+#include "openai/calls.hpp"
 #include "openai/event_reader.hpp"
-#include "llm/retry.hpp"
 
 #include <majordomo/error.hpp>
 #include <majordomo/llamaswap/provider.hpp>
@@ -12,13 +12,10 @@
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/pchars.hpp>
 
-#include <functional>
-
 namespace majordomo::llamaswap {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
-using clock = llm::call_timings::clock;
 
 namespace {
 
@@ -111,29 +108,15 @@ struct provider::impl {
         openai::detail::check_ready({params.name, model}, base, params.token);
     }
 
-    struct answered {
-        http::response r;
-        int attempts = 1;
-    };
-
-    // A 2xx response, or the API error it carries; retried as `cp` or the provider says.
-    asio::awaitable<answered> counted_call(http::request r, std::string_view model, const llm::call_params& cp) const
+    // A 2xx response, or the API error it carries; retried as `cp` or the provider says
+    // (the call path of every OpenAI call family, src/openai/calls.hpp).
+    asio::awaitable<openai::detail::answered> counted_call(http::request r, std::string_view model,
+                                                           const llm::call_params& cp) const
     {
         check(model);
-        const auto start = clock::now();
-        const llm::detail::phase_plan phases(cp.deadlines, start);
-        const llm::detail::call_names names{params.name, model, base};
-        std::optional<http::response> out;
-        std::function<asio::awaitable<void>()> attempt = [&]() -> asio::awaitable<void> {
-            auto resp = co_await llm::detail::async_request(http, r, phases, names);
-            if (resp.status / 100 != 2)
-                openai::detail::throw_api_error({params.name, model, base}, resp.status, resp.headers, resp.body);
-            out = std::move(resp);
-        };
-        const llm::detail::retry_call rc{cp.retry ? &*cp.retry : &params.retry, r.method, phases.retry_bound()};
-        const int attempts = co_await llm::detail::async_retry(rc, std::move(attempt));
-        out->timings.start = start;
-        co_return answered{std::move(*out), attempts};
+        const openai::detail::call_context ctx{params.name, model, base};
+        auto a = co_await openai::detail::async_call(http, std::move(r), ctx, params.retry, cp);
+        co_return a;
     }
 
     asio::awaitable<http::response> call(http::request r, std::string_view model) const

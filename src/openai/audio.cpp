@@ -158,12 +158,15 @@ void check_speech(const audio::speech_request& req)
 
 // A 2xx speech answer must be audio: JSON or text is an error the server put in the body, or a
 // server that does not speak.
-asio::awaitable<void> expect_audio(http::response_stream& s, const detail::call_context& ctx)
+bool is_audio(const http::response_stream& s)
 {
     auto type = s.headers().find("content-type");
-    bool json_or_text = type.find("json") != std::string_view::npos || type.substr(0, 5) == "text/";
-    if (!json_or_text)
-        co_return;
+    return type.find("json") == std::string_view::npos && type.substr(0, 5) != "text/";
+}
+
+asio::awaitable<void> reject_audio(http::response_stream& s, const detail::call_context& ctx)
+{
+    auto type = s.headers().find("content-type");
     auto body = co_await s.async_read_all();
     if (detail::unframed_error(body))
         detail::throw_stream_error(ctx, body);
@@ -185,13 +188,17 @@ asio::awaitable<void> expect_audio(http::response_stream& s, const detail::call_
     throw error(make_error_code(client_errc::stream_truncated), std::move(d));
 }
 
+// Audio bytes as they arrive, under the call's phase deadlines: the first bytes are its
+// first token, the gaps after them its idle time.
 class speech_source final : public audio::speech_stream::source {
 public:
-    speech_source(http::response_stream s, std::string provider, std::string model)
-        : s_(std::move(s)), provider_(std::move(provider)), model_(std::move(model)),
-          type_(s_.headers().find("content-type"))
+    speech_source(detail::opened o, std::string provider, std::string model)
+        : s_(std::move(o.body)), provider_(std::move(provider)), model_(std::move(model)),
+          type_(s_.headers().find("content-type")), phases_(std::move(o.phases))
     {
         timings_ = llm::call_timings::from_http(s_.timings());
+        timings_.start = o.start;
+        timings_.attempts = o.attempts;
     }
 
     asio::awaitable<std::optional<std::string>> async_next() override
@@ -217,13 +224,17 @@ public:
             if (cs.cancelled() != asio::cancellation_type::none)
                 throw error(make_error_code(asio::error::operation_aborted), "speech_stream::async_next");
             std::string buf(64 * 1024, '\0');
-            auto n = co_await s_.async_read_some(std::span<char>(buf.data(), buf.size()));
+            const auto bound = phases_.next_chunk(received_ > 0, last_);
+            auto read = s_.async_read_some(std::span<char>(buf.data(), buf.size()));
+            const llm::detail::call_names names{provider_, model_};
+            auto n = co_await llm::detail::async_within(std::move(read), bound, names);
+            last_ = llm::call_timings::clock::now();
             timings_.first_byte = s_.timings().first_byte;
             if (n == 0) {
                 if (announced_ && received_ < *announced_)
                     throw_short_wav(provider_, model_, received_, *announced_);
                 state_ = state::finished;
-                timings_.end = llm::call_timings::clock::now();
+                timings_.end = last_;
                 co_return std::nullopt;
             }
             buf.resize(n);
@@ -233,7 +244,7 @@ public:
                     announced_ = detail::wav_announced_size(head_);
             }
             if (received_ == 0)
-                timings_.first_token = llm::call_timings::clock::now();
+                timings_.first_token = last_;
             received_ += n;
             co_return buf;
         } catch (...) {
@@ -252,7 +263,9 @@ private:
     std::string provider_;
     std::string model_;
     std::string type_;
+    llm::detail::phase_plan phases_;
     llm::call_timings timings_;
+    llm::call_timings::clock::time_point last_;
     std::string head_;
     std::optional<std::size_t> announced_;
     std::size_t received_ = 0;
@@ -260,63 +273,67 @@ private:
     bool busy_ = false;
 };
 
+detail::call_spec speech_spec(const audio::speech_request& req)
+{
+    detail::call_spec spec;
+    spec.path = "/audio/speech";
+    spec.body = detail::encode_speech_request(req);
+    spec.accept = "*/*";
+    spec.model = req.model;
+    spec.check = {is_audio, reject_audio};
+    return spec;
+}
+
 } // namespace
 
 asio::awaitable<audio::transcription> provider::async_transcribe(audio::transcription_request req)
 {
+    auto self = impl_;
     if (req.model.empty())
         throw error(make_error_code(client_errc::invalid_argument), "transcription_request::model is empty");
     if (req.audio.empty())
         throw error(make_error_code(client_errc::invalid_argument), "transcription_request::audio is empty");
     auto form = http::detail::encode_multipart(detail::transcription_form(req));
-    detail::endpoint ep(*this);
     detail::call_spec spec;
     spec.path = "/audio/transcriptions";
     spec.body = std::move(form.body);
-    spec.content_type = std::move(form.content_type);
+    spec.content_type = form.content_type; // a view: form outlives the call
     spec.model = req.model;
     if (req.response_format == "text" || req.response_format == "srt" || req.response_format == "vtt")
         spec.accept = "text/plain, application/json";
-    auto r = co_await detail::async_call(ep, std::move(spec));
-    auto out = detail::decode_with(ep, req.model,
-                                   [&] { return detail::decode_transcription(req.response_format, r.body); });
-    out.call = llm::call_timings::from_http(r.timings);
+    auto a = co_await detail::async_call(*self, std::move(spec), req.call);
+    auto out = detail::decode_with(*self, req.model,
+                                   [&] { return detail::decode_transcription(req.response_format, a.r.body); });
+    out.call = detail::whole_timings(a);
     co_return out;
 }
 
 asio::awaitable<audio::speech_result> provider::async_speech(audio::speech_request req)
 {
+    auto self = impl_;
     check_speech(req);
-    detail::endpoint ep(*this);
-    detail::call_spec spec;
-    spec.path = "/audio/speech";
-    spec.body = detail::encode_speech_request(req);
-    spec.accept = "*/*";
-    spec.model = req.model;
-    auto s = co_await detail::async_open(ep, std::move(spec));
-    co_await expect_audio(s, {ep.name, req.model, ep.base});
+    auto spec = speech_spec(req);
+    auto o = co_await detail::async_open(*self, std::move(spec), req.call);
     audio::speech_result out;
-    out.content_type = std::string(s.headers().find("content-type"));
-    out.audio = co_await s.async_read_all();
+    out.content_type = std::string(o.body.headers().find("content-type"));
+    // The body is the rest of the whole answer: bounded by total.
+    auto read = o.body.async_read_all();
+    const llm::detail::call_names names{self->params.name, req.model, self->base};
+    out.audio = co_await llm::detail::async_within(std::move(read), o.phases.total, names);
     if (auto announced = detail::wav_announced_size(out.audio); announced && out.audio.size() < *announced)
-        throw_short_wav(ep.name, req.model, out.audio.size(), *announced);
-    out.call = llm::call_timings::from_http(s.timings());
-    out.call.first_token = s.timings().first_byte;
+        throw_short_wav(self->params.name, req.model, out.audio.size(), *announced);
+    out.call = o.timings();
+    out.call.first_token = out.call.first_byte;
     co_return out;
 }
 
 asio::awaitable<audio::speech_stream> provider::async_speech_stream(audio::speech_request req)
 {
+    auto self = impl_;
     check_speech(req);
-    detail::endpoint ep(*this);
-    detail::call_spec spec;
-    spec.path = "/audio/speech";
-    spec.body = detail::encode_speech_request(req);
-    spec.accept = "*/*";
-    spec.model = req.model;
-    auto s = co_await detail::async_open(ep, std::move(spec));
-    co_await expect_audio(s, {ep.name, req.model, ep.base});
-    co_return audio::speech_stream(std::make_unique<speech_source>(std::move(s), ep.name, req.model));
+    auto spec = speech_spec(req);
+    auto o = co_await detail::async_open(*self, std::move(spec), req.call);
+    co_return audio::speech_stream(std::make_unique<speech_source>(std::move(o), self->params.name, req.model));
 }
 
 } // namespace majordomo::openai

@@ -188,42 +188,49 @@ void check_request(const llm::completion_request& req)
         throw error(make_error_code(client_errc::invalid_argument), "completion_request::model is empty");
 }
 
+// The decode step of a streamed completion.
+struct completion_decode {
+    using chunk = llm::completion_chunk;
+    static constexpr const char* what = "completion_stream::async_next";
+
+    static void decode(std::string_view data, chunk& out) { out = detail::decode_completion_chunk(data); }
+    static bool has_output(const chunk& c) noexcept
+    {
+        return std::any_of(c.choices.begin(), c.choices.end(), [](auto& ch) { return !ch.text.empty(); });
+    }
+};
+
+using completion_source = detail::sse_source<llm::completion_stream::source, completion_decode>;
+
 } // namespace
 
 asio::awaitable<llm::completion_response> provider::async_complete(llm::completion_request req)
 {
+    auto self = impl_;
     check_request(req);
-    detail::endpoint ep(*this);
     detail::call_spec spec;
     spec.path = "/completions";
     spec.body = detail::encode_completion_request(req, false);
     spec.model = req.model;
-    auto r = co_await detail::async_call(ep, std::move(spec));
-    auto out = detail::decode_with(ep, req.model, [&] { return detail::decode_completion_response(r.body); });
-    out.call = llm::call_timings::from_http(r.timings);
-    out.call.first_token = r.timings.first_byte; // a whole response has its tokens at once
+    auto a = co_await detail::async_call(*self, std::move(spec), req.call);
+    auto out = detail::decode_with(*self, req.model, [&] { return detail::decode_completion_response(a.r.body); });
+    out.call = detail::whole_timings(a);
     co_return out;
 }
 
 asio::awaitable<llm::completion_stream> provider::async_complete_stream(llm::completion_request req)
 {
+    auto self = impl_;
     check_request(req);
-    detail::endpoint ep(*this);
     detail::call_spec spec;
     spec.path = "/completions";
     spec.body = detail::encode_completion_request(req, true);
     spec.accept = "text/event-stream";
     spec.model = req.model;
-    auto s = co_await detail::async_open(ep, std::move(spec));
-    co_await detail::expect_event_stream(s, {ep.name, req.model, ep.base});
-    auto decode = [](std::string_view data) { return detail::decode_completion_chunk(data); };
-    auto has_output = [](const llm::completion_chunk& c) {
-        return std::any_of(c.choices.begin(), c.choices.end(), [](auto& ch) { return !ch.text.empty(); });
-    };
-    using source = detail::sse_source<llm::completion_chunk, llm::completion_stream::source, decltype(decode),
-                                      decltype(has_output)>;
-    co_return llm::completion_stream(std::make_unique<source>(std::move(s), ep.max_event_size, ep.name, req.model,
-                                                              decode, has_output));
+    spec.check = detail::event_stream_check;
+    auto o = co_await detail::async_open(*self, std::move(spec), req.call);
+    co_return llm::completion_stream(
+        std::make_unique<completion_source>(std::move(o), self->params.max_event_size, self->params.name, req.model));
 }
 
 } // namespace openai

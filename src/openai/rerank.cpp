@@ -124,15 +124,15 @@ asio::awaitable<llm::rerank_response> provider::async_rerank(llm::rerank_request
         throw error(make_error_code(client_errc::invalid_argument), "rerank_request::documents is empty");
     if (req.top_n && *req.top_n < 1)
         throw error(make_error_code(client_errc::invalid_argument), "rerank_request::top_n must be at least 1");
-    detail::endpoint ep(*this);
+    auto self = impl_;
     detail::call_spec spec;
     spec.path = "/rerank";
     spec.body = detail::encode_rerank_request(req);
     spec.model = req.model;
-    auto r = co_await detail::async_call(ep, std::move(spec));
-    auto out = detail::decode_with(ep, req.model,
-                                   [&] { return detail::decode_rerank_response(r.body, req.documents.size()); });
-    out.call = llm::call_timings::from_http(r.timings);
+    auto a = co_await detail::async_call(*self, std::move(spec), req.call);
+    auto out = detail::decode_with(*self, req.model,
+                                   [&] { return detail::decode_rerank_response(a.r.body, req.documents.size()); });
+    out.call = detail::whole_timings(a);
     co_return out;
 }
 

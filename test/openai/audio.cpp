@@ -6,10 +6,14 @@
 
 #include "http/multipart.hpp"
 #include "openai/audio.hpp"
+#include "openai/serve.hpp"
 #include "sim/multipart.hpp"
 #include "support/failure_of.hpp"
 #include "support/printers.hpp"
 #include "support/run_coro.hpp"
+
+#include <majordomo/deadline.hpp>
+#include <majordomo/llm/classify.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
@@ -18,6 +22,9 @@ namespace asio = boost::asio;
 using namespace majordomo;
 using namespace std::chrono_literals;
 using majordomo::test::failure_of;
+using majordomo::test::test_server;
+using clock_type = std::chrono::steady_clock;
+namespace serve = majordomo::test::serve;
 
 namespace {
 
@@ -75,10 +82,194 @@ boost::system::error_code code_of(auto f)
     return {};
 }
 
+const std::string pcm = std::string(4000, '\x01') + std::string(4000, '\x02');
+
+// Answers a transcription or a speech request, as its path says.
+asio::awaitable<void> answer(const test::received_request& req, test::exchange& ex)
+{
+    test::header_list h;
+    if (req.target.find("/audio/transcriptions") != std::string::npos) {
+        h.add("Content-Type", "application/json");
+        co_await ex.async_respond(200, R"({"text":"fine"})", h);
+        co_return;
+    }
+    h.add("Content-Type", "audio/pcm");
+    co_await ex.async_respond(200, pcm, h, true);
+}
+
+asio::awaitable<std::string> bytes_of(audio::speech_stream& st)
+{
+    std::string out;
+    while (auto piece = co_await st.async_next())
+        out += *piece;
+    co_return out;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(openai)
 BOOST_AUTO_TEST_SUITE(audio)
+
+BOOST_AUTO_TEST_CASE(a_429_with_retry_after_inside_a_3s_deadline_succeeds_on_the_second_attempt)
+{
+    asio::io_context ioc;
+    test_server s(ioc.get_executor());
+    auto p = serve::provider_at(ioc, s.url());
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        // Transcription.
+        serve::fail_first(s, 1, 429, "1", answer);
+        auto t0 = clock_type::now();
+        auto t = co_await with_deadline(p->async_transcribe(hear("RIFF....")), 3s);
+        BOOST_TEST(t.text == "fine");
+        BOOST_TEST(t.call.attempts == 2);
+        BOOST_TEST(serve::ms_since(t0) >= 950); // Retry-After was honoured, not the 10 ms backoff
+        BOOST_TEST((t.call.start <= t0 + 50ms));
+        // Speech, whole.
+        serve::fail_first(s, 1, 429, "1", answer);
+        t0 = clock_type::now();
+        auto sp = co_await with_deadline(p->async_speech(say("hi", "pcm")), 3s);
+        BOOST_TEST(sp.audio == pcm);
+        BOOST_TEST(sp.content_type == "audio/pcm");
+        BOOST_TEST(sp.call.attempts == 2);
+        BOOST_TEST(serve::ms_since(t0) >= 950);
+        BOOST_TEST((sp.call.start <= t0 + 50ms));
+        // Speech, streamed: retried while it opens.
+        serve::fail_first(s, 1, 429, "1", answer);
+        t0 = clock_type::now();
+        auto st = co_await with_deadline(p->async_speech_stream(say("hi", "pcm")), 3s);
+        BOOST_TEST(serve::ms_since(t0) >= 950);
+        auto got = co_await with_deadline(bytes_of(st), 3s);
+        BOOST_TEST(got == pcm);
+        BOOST_TEST(st.timings().attempts == 2);
+        BOOST_TEST((st.timings().start <= t0 + 50ms));
+    }());
+    BOOST_TEST(s.request_count() == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(a_503_answer_is_retried_but_a_sent_post_that_broke_is_not)
+{
+    asio::io_context ioc;
+    test_server s(ioc.get_executor());
+    test_server gone(ioc.get_executor());
+    serve::hang_up_after_request(gone);
+    auto p = serve::provider_at(ioc, s.url());
+    auto broken = serve::provider_at(ioc, gone.url());
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        serve::fail_first(s, 1, 503, "", answer);
+        auto t = co_await with_deadline(p->async_transcribe(hear("RIFF....")), 3s);
+        BOOST_TEST(t.call.attempts == 2);
+        serve::fail_first(s, 1, 503, "", answer);
+        auto sp = co_await with_deadline(p->async_speech(say("hi", "pcm")), 3s);
+        BOOST_TEST(sp.call.attempts == 2);
+        serve::fail_first(s, 1, 503, "", answer);
+        auto st = co_await with_deadline(p->async_speech_stream(say("hi", "pcm")), 3s);
+        co_await with_deadline(bytes_of(st), 3s);
+        BOOST_TEST(st.timings().attempts == 2);
+        // The request's own retry_params win over the provider's.
+        serve::fail_first(s, 1, 503, "", answer);
+        auto hr = hear("RIFF....");
+        hr.call.retry = llm::retry_params::none();
+        auto f = co_await failure_of(with_deadline(p->async_transcribe(hr), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_api_error(503));
+        BOOST_TEST(f->diag().attempts == 1);
+        serve::fail_first(s, 1, 503, "", answer);
+        auto sr = say("hi", "pcm");
+        sr.call.retry = llm::retry_params::none();
+        f = co_await failure_of(with_deadline(p->async_speech(sr), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_api_error(503));
+        // A POST whose connection broke after it was written is not re-sent.
+        auto g = co_await failure_of(with_deadline(broken->async_transcribe(hear("RIFF....")), 3s));
+        BOOST_REQUIRE(g.has_value());
+        BOOST_TEST((llm::classify(*g).kind == llm::error_kind::transport));
+        BOOST_TEST(!g->diag().request_not_sent);
+        BOOST_TEST(g->diag().attempts == 1);
+        g = co_await failure_of(with_deadline(broken->async_speech(say("hi", "pcm")), 3s));
+        BOOST_REQUIRE(g.has_value());
+        BOOST_TEST((llm::classify(*g).kind == llm::error_kind::transport));
+        BOOST_TEST(g->diag().attempts == 1);
+        g = co_await failure_of(with_deadline(broken->async_speech_stream(say("hi", "pcm")), 3s));
+        BOOST_REQUIRE(g.has_value());
+        BOOST_TEST((llm::classify(*g).kind == llm::error_kind::transport));
+        BOOST_TEST(g->diag().attempts == 1);
+    }());
+    BOOST_TEST(s.request_count() == 8u);
+    BOOST_TEST(gone.request_count() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(phase_deadlines_bound_transcription_and_speech)
+{
+    asio::io_context ioc;
+    test_server late(ioc.get_executor());
+    late.on_request([](const test::received_request& req, test::exchange& ex) -> asio::awaitable<void> {
+        co_await ex.async_pause(300ms);
+        co_await answer(req, ex);
+    });
+    // Speech that sends its headers and then nothing, or one piece and then nothing.
+    test_server silent(ioc.get_executor());
+    silent.on_request([](const test::received_request&, test::exchange& ex) -> asio::awaitable<void> {
+        co_await ex.async_write_raw("HTTP/1.1 200 OK\r\nContent-Type: audio/pcm\r\nTransfer-Encoding: chunked\r\n\r\n");
+        co_await ex.async_stall();
+    });
+    test_server stuck(ioc.get_executor());
+    stuck.on_request([](const test::received_request&, test::exchange& ex) -> asio::awaitable<void> {
+        co_await ex.async_write_raw("HTTP/1.1 200 OK\r\nContent-Type: audio/pcm\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                    serve::chunk("\x01\x02"));
+        co_await ex.async_stall();
+    });
+    auto p = serve::provider_at(ioc, late.url());
+    auto ps = serve::provider_at(ioc, silent.url());
+    auto pk = serve::provider_at(ioc, stuck.url());
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto hr = hear("RIFF....");
+        hr.call.deadlines.first_token = 100ms;
+        auto f = co_await failure_of(with_deadline(p->async_transcribe(hr), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::first_token_deadline_exceeded));
+        BOOST_TEST(f->diag().model == "whisper");
+        hr.call.deadlines = {};
+        hr.call.deadlines.total = 100ms;
+        f = co_await failure_of(with_deadline(p->async_transcribe(hr), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::total_deadline_exceeded));
+
+        auto sr = say("hi", "pcm");
+        sr.call.deadlines.first_token = 100ms;
+        f = co_await failure_of(with_deadline(p->async_speech(sr), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::first_token_deadline_exceeded));
+        f = co_await failure_of(with_deadline(p->async_speech_stream(sr), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::first_token_deadline_exceeded));
+        // A whole answer's body is bounded by total.
+        sr.call.deadlines = {};
+        sr.call.deadlines.total = 200ms;
+        f = co_await failure_of(with_deadline(ps->async_speech(sr), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::total_deadline_exceeded));
+
+        // A stream: its first bytes bounded by first_token, the gaps after them by idle.
+        sr.call.deadlines = {};
+        sr.call.deadlines.first_token = 200ms;
+        auto st = co_await with_deadline(ps->async_speech_stream(sr), 3s);
+        f = co_await failure_of(with_deadline(st.async_next(), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::first_token_deadline_exceeded));
+        auto again = co_await failure_of(st.async_next());
+        BOOST_REQUIRE(again.has_value());
+        BOOST_TEST(again->code() == make_error_code(client_errc::stream_closed));
+        sr.call.deadlines = {};
+        sr.call.deadlines.idle = 200ms;
+        auto st2 = co_await with_deadline(pk->async_speech_stream(sr), 3s);
+        auto piece = co_await with_deadline(st2.async_next(), 3s);
+        BOOST_REQUIRE(piece.has_value());
+        BOOST_TEST(*piece == "\x01\x02");
+        f = co_await failure_of(with_deadline(st2.async_next(), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::idle_deadline_exceeded));
+    }());
+}
 
 BOOST_AUTO_TEST_CASE(speech_then_transcription_round_trips_through_llama_swap)
 {

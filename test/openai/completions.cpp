@@ -4,9 +4,13 @@
 #include <majordomo/sim/simulator.hpp>
 
 #include "openai/completions.hpp"
+#include "openai/serve.hpp"
 #include "support/failure_of.hpp"
 #include "support/printers.hpp"
 #include "support/run_coro.hpp"
+
+#include <majordomo/deadline.hpp>
+#include <majordomo/llm/classify.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
@@ -17,6 +21,9 @@ namespace json = boost::json;
 using namespace majordomo;
 using namespace std::chrono_literals;
 using majordomo::test::failure_of;
+using majordomo::test::test_server;
+using clock_type = std::chrono::steady_clock;
+namespace serve = majordomo::test::serve;
 
 namespace {
 
@@ -53,10 +60,205 @@ llm::completion_request prompt(std::string model = "base")
     return r;
 }
 
+std::string completion_event(std::string_view text)
+{
+    return "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"model\":\"base\",\"choices\":[{\"index\":0,"
+           "\"text\":\"" + std::string(text) + "\",\"finish_reason\":null}]}\n\n";
+}
+
+const std::string whole_completion =
+    R"({"id":"cmpl-1","object":"text_completion","model":"base","choices":[{"index":0,"text":"fine","finish_reason":"stop"}]})";
+
+// A whole completion, or a stream of one chunk, as the request asks.
+asio::awaitable<void> answer(const test::received_request& req, test::exchange& ex)
+{
+    if (req.body.find("\"stream\":true") != std::string::npos) {
+        co_await ex.async_write_raw(serve::sse_head + serve::chunk(completion_event("fine")) + serve::done);
+        co_return;
+    }
+    test::header_list h;
+    h.add("Content-Type", "application/json");
+    co_await ex.async_respond(200, whole_completion, h);
+}
+
+asio::awaitable<std::string> text_of(llm::completion_stream& st)
+{
+    llm::completion_accumulator acc;
+    while (auto c = co_await st.async_next())
+        acc.add(*c);
+    co_return acc.result().text();
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(openai)
 BOOST_AUTO_TEST_SUITE(completions)
+
+BOOST_AUTO_TEST_CASE(a_429_with_retry_after_inside_a_3s_deadline_succeeds_on_the_second_attempt)
+{
+    asio::io_context ioc;
+    test_server s(ioc.get_executor());
+    serve::fail_first(s, 1, 429, "1", answer);
+    test_server s2(ioc.get_executor());
+    serve::fail_first(s2, 1, 429, "1", answer);
+    auto p = serve::provider_at(ioc, s.url());
+    auto p2 = serve::provider_at(ioc, s2.url());
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto t0 = clock_type::now();
+        auto r = co_await with_deadline(p->async_complete(prompt()), 3s);
+        BOOST_TEST(r.text() == "fine");
+        BOOST_TEST(r.call.attempts == 2);
+        BOOST_TEST(serve::ms_since(t0) >= 950); // Retry-After was honoured, not the 10 ms backoff
+        BOOST_TEST((r.call.start <= t0 + 50ms)); // start is the first attempt's
+        // A stream is retried while it opens.
+        t0 = clock_type::now();
+        auto st = co_await with_deadline(p2->async_complete_stream(prompt()), 3s);
+        BOOST_TEST(serve::ms_since(t0) >= 950);
+        auto text = co_await with_deadline(text_of(st), 3s);
+        BOOST_TEST(text == "fine");
+        BOOST_TEST(st.timings().attempts == 2);
+        BOOST_TEST((st.timings().start <= t0 + 50ms));
+    }());
+    BOOST_TEST(s.request_count() == 2u);
+    BOOST_TEST(s2.request_count() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_503_answer_is_retried_but_a_sent_post_that_broke_is_not)
+{
+    asio::io_context ioc;
+    test_server s(ioc.get_executor());
+    serve::fail_first(s, 1, 503, "", answer);
+    test_server gone(ioc.get_executor());
+    serve::hang_up_after_request(gone);
+    auto p = serve::provider_at(ioc, s.url());
+    auto broken = serve::provider_at(ioc, gone.url());
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        // The server answered: nothing was acted on, so it is sent again.
+        auto r = co_await with_deadline(p->async_complete(prompt()), 3s);
+        BOOST_TEST(r.call.attempts == 2);
+        serve::fail_first(s, 1, 503, "", answer);
+        auto st = co_await with_deadline(p->async_complete_stream(prompt()), 3s);
+        co_await with_deadline(text_of(st), 3s);
+        BOOST_TEST(st.timings().attempts == 2);
+        // The request's own retry_params win over the provider's.
+        serve::fail_first(s, 1, 503, "", answer);
+        auto req = prompt();
+        req.call.retry = llm::retry_params::none();
+        auto f = co_await failure_of(with_deadline(p->async_complete(req), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_api_error(503));
+        BOOST_TEST(f->diag().attempts == 1);
+        // A POST whose connection broke after it was written is not re-sent, whole or streamed.
+        auto g = co_await failure_of(with_deadline(broken->async_complete(prompt()), 3s));
+        BOOST_REQUIRE(g.has_value());
+        BOOST_TEST((llm::classify(*g).kind == llm::error_kind::transport));
+        BOOST_TEST(!g->diag().request_not_sent);
+        BOOST_TEST(g->diag().attempts == 1);
+        auto h = co_await failure_of(with_deadline(broken->async_complete_stream(prompt()), 3s));
+        BOOST_REQUIRE(h.has_value());
+        BOOST_TEST((llm::classify(*h).kind == llm::error_kind::transport));
+        BOOST_TEST(h->diag().attempts == 1);
+    }());
+    BOOST_TEST(s.request_count() == 5u);
+    BOOST_TEST(gone.request_count() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(first_token_deadline_fires_on_a_stream_that_sends_headers_and_then_nothing)
+{
+    asio::io_context ioc;
+    test_server s(ioc.get_executor());
+    serve::serve_steps(s, {}, true);
+    auto p = serve::provider_at(ioc, s.url());
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto req = prompt();
+        req.call.deadlines.first_token = 200ms;
+        req.call.deadlines.total = 2s;
+        const auto t0 = clock_type::now();
+        auto st = co_await with_deadline(p->async_complete_stream(req), 3s);
+        auto f = co_await failure_of(with_deadline(st.async_next(), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::first_token_deadline_exceeded));
+        BOOST_TEST(std::string(f->what()).find("first-token deadline of 200 ms") != std::string::npos, f->what());
+        BOOST_TEST(f->diag().model == "base");
+        BOOST_TEST(serve::ms_since(t0) >= 150);
+        BOOST_TEST(serve::ms_since(t0) < 1000);
+        auto again = co_await failure_of(st.async_next());
+        BOOST_REQUIRE(again.has_value());
+        BOOST_TEST(again->code() == make_error_code(client_errc::stream_closed));
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(idle_and_total_deadlines_bound_a_streamed_completion)
+{
+    asio::io_context ioc;
+    test_server idle(ioc.get_executor());
+    serve::serve_steps(idle, {{0ms, serve::chunk(completion_event("a"))}, {400ms, serve::chunk(completion_event("b"))},
+                              {0ms, serve::done}});
+    test_server slow(ioc.get_executor());
+    std::vector<serve::step> steps;
+    for (int i = 0; i < 12; ++i)
+        steps.push_back({50ms, serve::chunk(completion_event("x"))});
+    steps.push_back({0ms, serve::done});
+    serve::serve_steps(slow, steps);
+    auto pi = serve::provider_at(ioc, idle.url());
+    auto ps = serve::provider_at(ioc, slow.url());
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto req = prompt();
+        req.call.deadlines.idle = 150ms;
+        auto st = co_await with_deadline(pi->async_complete_stream(req), 3s);
+        auto first = co_await st.async_next();
+        BOOST_REQUIRE(first.has_value());
+        BOOST_TEST(first->text() == "a");
+        auto f = co_await failure_of(with_deadline(st.async_next(), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::idle_deadline_exceeded));
+        // The same gap within a longer idle bound passes.
+        req.call.deadlines.idle = 1s;
+        auto ok = co_await with_deadline(pi->async_complete_stream(req), 3s);
+        auto text = co_await with_deadline(text_of(ok), 3s);
+        BOOST_TEST(text == "ab");
+
+        auto slow_req = prompt();
+        slow_req.call.deadlines.idle = 300ms;
+        slow_req.call.deadlines.total = 350ms;
+        auto sst = co_await with_deadline(ps->async_complete_stream(slow_req), 3s);
+        auto g = co_await failure_of(with_deadline(text_of(sst), 3s));
+        BOOST_REQUIRE(g.has_value());
+        BOOST_TEST(g->code() == make_error_code(client_errc::total_deadline_exceeded));
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(phase_deadlines_bound_a_whole_completion)
+{
+    asio::io_context ioc;
+    test_server s(ioc.get_executor());
+    s.on_request([](const test::received_request& req, test::exchange& ex) -> asio::awaitable<void> {
+        co_await ex.async_pause(300ms);
+        co_await answer(req, ex);
+    });
+    auto p = serve::provider_at(ioc, s.url());
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto req = prompt();
+        req.call.deadlines.first_token = 100ms;
+        auto f = co_await failure_of(with_deadline(p->async_complete(req), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::first_token_deadline_exceeded));
+        req.call.deadlines = {};
+        req.call.deadlines.total = 100ms;
+        f = co_await failure_of(with_deadline(p->async_complete(req), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::total_deadline_exceeded));
+        // The headers of a stream count as its opening: bounded by first_token too.
+        req.call.deadlines = {};
+        req.call.deadlines.first_token = 100ms;
+        f = co_await failure_of(with_deadline(p->async_complete_stream(req), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::first_token_deadline_exceeded));
+        req.call.deadlines.first_token = 2s;
+        auto r = co_await with_deadline(p->async_complete(req), 3s);
+        BOOST_TEST(r.text() == "fine");
+    }());
+}
 
 BOOST_AUTO_TEST_CASE(whole_completion_decodes_text_usage_timings_and_keeps_extras)
 {
@@ -277,6 +479,29 @@ BOOST_AUTO_TEST_CASE(completions_go_through_llama_swap_by_model)
         BOOST_REQUIRE(e.has_value());
         BOOST_TEST(e->code() == make_error_code(client_errc::no_base_url));
     }());
+}
+
+BOOST_AUTO_TEST_CASE(llama_swap_calls_retry_with_its_params_and_the_requests)
+{
+    asio::io_context ioc;
+    test_server s(ioc.get_executor());
+    serve::fail_first(s, 1, 503, "", answer);
+    majordomo::llamaswap::provider_params lp;
+    lp.base_url = s.url();
+    lp.retry = serve::quick();
+    auto p = majordomo::llamaswap::make_provider(ioc.get_executor(), lp);
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto r = co_await with_deadline(p->async_complete(prompt()), 3s);
+        BOOST_TEST(r.call.attempts == 2);
+        serve::fail_first(s, 1, 503, "", answer);
+        auto req = prompt();
+        req.call.retry = llm::retry_params::none();
+        auto f = co_await failure_of(with_deadline(p->async_complete_stream(req), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_api_error(503));
+    }());
+    BOOST_TEST(s.request_count() == 3u);
+    BOOST_TEST(s.requests().front().target == "/v1/completions");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,9 +4,13 @@
 #include <majordomo/sim/simulator.hpp>
 
 #include "openai/rerank.hpp"
+#include "openai/serve.hpp"
 #include "support/failure_of.hpp"
 #include "support/printers.hpp"
 #include "support/run_coro.hpp"
+
+#include <majordomo/deadline.hpp>
+#include <majordomo/llm/classify.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
@@ -17,6 +21,9 @@ namespace json = boost::json;
 using namespace majordomo;
 using namespace std::chrono_literals;
 using majordomo::test::failure_of;
+using majordomo::test::test_server;
+using clock_type = std::chrono::steady_clock;
+namespace serve = majordomo::test::serve;
 
 namespace {
 
@@ -56,10 +63,95 @@ boost::system::error_code code_of(auto f)
     return {};
 }
 
+const std::string ranked =
+    R"({"model":"bge-reranker","results":[{"index":1,"relevance_score":0.9},{"index":0,"relevance_score":0.1},{"index":2,"relevance_score":0.2},{"index":3,"relevance_score":0.8}]})";
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(openai)
 BOOST_AUTO_TEST_SUITE(rerank)
+
+BOOST_AUTO_TEST_CASE(a_429_with_retry_after_inside_a_3s_deadline_succeeds_on_the_second_attempt)
+{
+    asio::io_context ioc;
+    test_server s(ioc.get_executor());
+    serve::fail_first(s, 1, 429, "1", serve::respond(ranked));
+    auto p = serve::provider_at(ioc, s.url());
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        const auto t0 = clock_type::now();
+        auto r = co_await with_deadline(p->async_rerank(query()), 3s);
+        BOOST_REQUIRE(r.results.size() == 4u);
+        BOOST_TEST(r.results[0].index == 1u);
+        BOOST_TEST(r.call.attempts == 2);
+        BOOST_TEST(serve::ms_since(t0) >= 950); // Retry-After was honoured, not the 10 ms backoff
+        BOOST_TEST((r.call.start <= t0 + 50ms));
+        BOOST_TEST((r.call.first_token >= r.call.start)); // a whole answer has its tokens with its headers
+    }());
+    BOOST_TEST(s.request_count() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_503_answer_is_retried_but_a_sent_post_that_broke_is_not)
+{
+    asio::io_context ioc;
+    test_server s(ioc.get_executor());
+    serve::fail_first(s, 1, 503, "", serve::respond(ranked));
+    test_server gone(ioc.get_executor());
+    serve::hang_up_after_request(gone);
+    auto p = serve::provider_at(ioc, s.url());
+    auto broken = serve::provider_at(ioc, gone.url());
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto r = co_await with_deadline(p->async_rerank(query()), 3s);
+        BOOST_TEST(r.call.attempts == 2);
+        serve::fail_first(s, 1, 503, "", serve::respond(ranked));
+        auto req = query();
+        req.call.retry = llm::retry_params::none();
+        auto f = co_await failure_of(with_deadline(p->async_rerank(req), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_api_error(503));
+        BOOST_TEST(f->diag().attempts == 1);
+        auto g = co_await failure_of(with_deadline(broken->async_rerank(query()), 3s));
+        BOOST_REQUIRE(g.has_value());
+        BOOST_TEST((llm::classify(*g).kind == llm::error_kind::transport));
+        BOOST_TEST(!g->diag().request_not_sent);
+        BOOST_TEST(g->diag().attempts == 1);
+    }());
+    BOOST_TEST(s.request_count() == 3u);
+    BOOST_TEST(gone.request_count() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(phase_deadlines_bound_a_rerank)
+{
+    asio::io_context ioc;
+    test_server s(ioc.get_executor());
+    s.on_request([](const test::received_request& req, test::exchange& ex) -> asio::awaitable<void> {
+        co_await ex.async_pause(300ms);
+        auto respond = serve::respond(ranked);
+        co_await respond(req, ex);
+    });
+    auto p = serve::provider_at(ioc, s.url());
+    test::run_coro(ioc, [&]() -> asio::awaitable<void> {
+        auto req = query();
+        req.call.deadlines.first_token = 100ms;
+        auto f = co_await failure_of(with_deadline(p->async_rerank(req), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::first_token_deadline_exceeded));
+        BOOST_TEST(f->diag().model == "bge-reranker");
+        req.call.deadlines = {};
+        req.call.deadlines.total = 100ms;
+        f = co_await failure_of(with_deadline(p->async_rerank(req), 3s));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_error_code(client_errc::total_deadline_exceeded));
+        // A 429 whose wait would pass a phase deadline fails at once with the 429.
+        serve::fail_first(s, 1, 429, "1", serve::respond(ranked));
+        req.call.deadlines = {};
+        req.call.deadlines.first_token = 500ms;
+        const auto t0 = clock_type::now();
+        f = co_await failure_of(p->async_rerank(req));
+        BOOST_REQUIRE(f.has_value());
+        BOOST_TEST(f->code() == make_api_error(429));
+        BOOST_TEST(serve::ms_since(t0) < 300);
+    }());
+}
 
 BOOST_AUTO_TEST_CASE(rerank_scores_every_document_most_relevant_first)
 {

@@ -6,6 +6,7 @@
 
 #include "support/printers.hpp"
 #include "support/run_coro.hpp"
+#include "openai/serve.hpp"
 #include "support/test_server.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -13,7 +14,6 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
-#include <cstdio>
 #include <ctime>
 
 namespace asio = boost::asio;
@@ -24,14 +24,11 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-const std::string sse_head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
-
-std::string chunk(std::string_view bytes)
-{
-    char size[32];
-    std::snprintf(size, sizeof size, "%zx\r\n", bytes.size());
-    return std::string(size) + std::string(bytes) + "\r\n";
-}
+using test::serve::chunk;
+using test::serve::done;
+using test::serve::ms_since;
+using test::serve::quick;
+using test::serve::sse_head;
 
 std::string delta(std::string_view text)
 {
@@ -41,29 +38,14 @@ std::string delta(std::string_view text)
 
 const std::string loading_frame =
     chunk(R"(data: {"choices":[{"delta":{"reasoning_content":"llama-swap loading model: qwen\n"}}]})" "\n\n");
-const std::string done = chunk("data: [DONE]\n\n") + "0\r\n\r\n";
 
 const std::string whole_answer =
     R"({"choices":[{"finish_reason":"stop","index":0,"message":{"role":"assistant","content":"fine"}}],"created":5,"id":"chatcmpl-9","model":"qwen","object":"chat.completion"})";
 
-// Fast backoff, so tests without Retry-After do not wait.
-llm::retry_params quick(int attempts = 3)
-{
-    llm::retry_params r;
-    r.max_attempts = attempts;
-    r.base_delay = 10ms;
-    r.max_delay = 40ms;
-    return r;
-}
-
 std::shared_ptr<majordomo::openai::provider> make(asio::io_context& ioc, const std::string& url,
                                                   llm::retry_params retry = quick())
 {
-    majordomo::openai::provider_params p;
-    p.name = "local";
-    p.base_url = url + "/v1";
-    p.retry = std::move(retry);
-    return majordomo::openai::make_provider(ioc.get_executor(), p);
+    return test::serve::provider_at(ioc, url, std::move(retry));
 }
 
 llm::chat_request hello()
@@ -91,18 +73,7 @@ asio::awaitable<void> answer(const test::received_request& req, test::exchange& 
 // then normally.
 void fail_first(test_server& s, int failures, int status, std::string retry_after)
 {
-    auto seen = std::make_shared<std::atomic<int>>(0);
-    s.on_request([=](const test::received_request& req, test::exchange& ex) -> asio::awaitable<void> {
-        if (seen->fetch_add(1) < failures) {
-            test::header_list h;
-            h.add("Content-Type", "application/json");
-            if (!retry_after.empty())
-                h.add("Retry-After", retry_after);
-            co_await ex.async_respond(status, R"({"error":{"message":"busy","type":"rate_limit","code":null}})", h);
-            co_return;
-        }
-        co_await answer(req, ex);
-    });
+    test::serve::fail_first(s, failures, status, std::move(retry_after), answer);
 }
 
 // An IMF-fixdate `secs` seconds from now.
@@ -137,11 +108,6 @@ asio::awaitable<caught> failure_of(asio::awaitable<T> op)
         c.code = e.code();
     }
     co_return c;
-}
-
-long long ms_since(clock_type::time_point t)
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t).count();
 }
 
 asio::awaitable<void> pull_all(llm::chat_stream& s)
@@ -288,10 +254,7 @@ BOOST_AUTO_TEST_CASE(a_post_whose_connection_broke_after_writing_is_not_re_sent)
 {
     asio::io_context ioc;
     test_server s(ioc.get_executor());
-    s.on_request([](const test::received_request&, test::exchange& ex) -> asio::awaitable<void> {
-        ex.close(); // read the request, then hang up without a word
-        co_return;
-    });
+    test::serve::hang_up_after_request(s);
     auto p = make(ioc, s.url());
     test::run_coro(ioc, [&]() -> asio::awaitable<void> {
         auto f = co_await failure_of(with_deadline(p->async_chat(hello()), 3s));
@@ -458,23 +421,8 @@ BOOST_AUTO_TEST_CASE(embeddings_are_retried_and_timed_too)
 
 // ---- phase deadlines ----
 
-// A stream script: after the head, each step waits, then writes.
-struct step {
-    std::chrono::milliseconds wait;
-    std::string bytes;
-};
-
-void serve_steps(test_server& s, std::vector<step> steps)
-{
-    s.on_request([steps](const test::received_request&, test::exchange& ex) -> asio::awaitable<void> {
-        co_await ex.async_write_raw(sse_head);
-        for (const auto& st : steps) {
-            if (st.wait.count() > 0)
-                co_await ex.async_pause(st.wait);
-            co_await ex.async_write_raw(st.bytes);
-        }
-    });
-}
+using test::serve::serve_steps;
+using test::serve::step;
 
 asio::awaitable<caught> stream_with(majordomo::openai::provider& p, llm::phase_deadlines d)
 {

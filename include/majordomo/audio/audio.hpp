@@ -2,6 +2,7 @@
 // (imagegen): POST /v1/audio/transcriptions (a multipart upload) and POST /v1/audio/speech.
 #pragma once
 
+#include <majordomo/llm/retry.hpp>
 #include <majordomo/llm/timings.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -28,6 +29,8 @@ struct transcription_request {
     std::optional<double> temperature;
     /// More form fields, sent as given (whisper.cpp's beam_size, OpenAI's timestamp_granularities[]).
     std::vector<std::pair<std::string, std::string>> extra_fields;
+    /// How to run this call: retries (overriding the provider's) and phase deadlines.
+    llm::call_params call;
 };
 
 struct transcription_segment {
@@ -56,6 +59,9 @@ struct speech_request {
     std::string response_format = "wav";
     std::optional<double> speed;
     boost::json::object extra; ///< merged into the body last
+    /// How to run this call: retries (overriding the provider's) and phase deadlines; a
+    /// speech_stream's first_token is its first bytes, idle the gap between them.
+    llm::call_params call;
 };
 
 struct speech_result {

@@ -28,6 +28,8 @@ struct completion_request {
     bool stream_include_usage = true; ///< stream_options.include_usage, for streams
     /// Merged into the body last: llama.cpp's n_predict, top_k, min_p, cache_prompt, id_slot, ...
     boost::json::object extra;
+    /// How to run this call: retries (overriding the provider's) and phase deadlines.
+    llm::call_params call;
 };
 
 struct completion_choice {

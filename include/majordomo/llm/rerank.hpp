@@ -2,6 +2,7 @@
 // document out. llama-server serves it when started with `--reranking`.
 #pragma once
 
+#include <majordomo/llm/retry.hpp>
 #include <majordomo/llm/timings.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -21,6 +22,8 @@ struct rerank_request {
     std::vector<std::string> documents; ///< at least one
     std::optional<int> top_n; ///< the server's default: every document
     boost::json::object extra; ///< merged into the body last
+    /// How to run this call: retries (overriding the provider's) and phase deadlines.
+    call_params call;
 };
 
 struct rerank_result {
